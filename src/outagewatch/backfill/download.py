@@ -129,7 +129,7 @@ def _transfer(client: httpx.Client, url: str, part: Path, progress: Progress) ->
             total = _content_total(resp, have)
             mode = "ab" if resp.status_code == 206 else "wb"
             with part.open(mode) as out:
-                for chunk in resp.iter_bytes(1 << 16):
+                for chunk in resp.iter_raw():
                     out.write(chunk)
                     progress(len(chunk))
     except httpx.HTTPError as exc:

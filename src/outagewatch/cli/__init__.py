@@ -17,6 +17,7 @@ app = typer.Typer(
 # Each command module defines ``register(app)``. Listed in pipeline order.
 COMMAND_MODULES: tuple[str, ...] = (
     "parse_cmd",
+    "backfill_cmd",
 )
 
 

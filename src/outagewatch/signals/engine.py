@@ -1,0 +1,237 @@
+"""The streaming signal engine: feed element batches, get one partial per closed bin.
+
+Pure: no clock, files or sockets. Bins are ``[k·bin, (k+1)·bin)`` in UTC; a bin closes when an
+element of a later bin arrives (or on :meth:`SignalEngine.flush`). Elements older than the open
+bin (late arrivals) are counted in the open bin. Bins without elements between two bins with
+elements are emitted (state carried, no churn) when the gap is at most ``fill_gap_seconds``;
+longer gaps are treated as missing data and produce no bins.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pyarrow as pa
+
+from outagewatch.model.element import KIND_RIB
+from outagewatch.signals import columns as C
+from outagewatch.signals.mapping import CountryIndex, PrefixMapper
+from outagewatch.signals.partial import TS, SignalPartial
+from outagewatch.signals.registry import parse_prefix
+from outagewatch.signals.rollup import BinContext, bin_partial
+from outagewatch.signals.state import RoutingState
+from outagewatch.signals.visibility import DEFAULT_FULL_FEED_SHARE, compute, full_feed
+
+PEER_SCHEMA = pa.schema(
+    [
+        ("bin_start", TS),
+        ("bin_seconds", pa.int32()),
+        ("collector", pa.string()),
+        ("peer_ip", pa.string()),
+        ("peer_asn", pa.uint64()),
+        ("afi", pa.uint8()),
+        ("table_size", pa.int64()),
+        ("full_feed", pa.bool_()),
+    ]
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ClosedBin:
+    """One finished bin: its partial signals, its peers (table sizes, full feed) and counts."""
+
+    bin_start_us: int
+    bin_seconds: int
+    elements: int
+    partial: SignalPartial
+    peers: pa.Table
+    sessions_down: int = 0
+
+
+@dataclass(slots=True)
+class _Open:
+    index: int
+    parts: list[C.Columns] = field(default_factory=list)
+
+
+class SignalEngine:
+    """Routing state + per-bin roll-ups, fed incrementally (files, live streams, replays)."""
+
+    def __init__(
+        self,
+        *,
+        bin_seconds: int = 300,
+        mapper: PrefixMapper | None = None,
+        watch: Sequence[str] = (),
+        full_feed_share: float = DEFAULT_FULL_FEED_SHARE,
+        fill_gap_seconds: int = 900,
+        state: RoutingState | None = None,
+    ) -> None:
+        if not 60 <= bin_seconds <= 86400:
+            raise ValueError(f"bin_seconds must be between 60 and 86400, got {bin_seconds}")
+        self.bin_seconds = bin_seconds
+        self.bin_us = bin_seconds * 1_000_000
+        self.mapper = mapper
+        self.full_feed_share = full_feed_share
+        self.fill_gap_bins = fill_gap_seconds // bin_seconds
+        self.state = state or RoutingState()
+        self.countries = CountryIndex()
+        self.watch_text = list(watch)
+        self.watch = self._register_watch(watch)
+        self._open: _Open | None = None
+        self._last_closed: int | None = None
+        self._map_new_prefixes()
+
+    def _register_watch(self, watch: Sequence[str]) -> np.ndarray:
+        if not watch:
+            return np.zeros(0, dtype=np.int64)
+        parsed = [parse_prefix(p) for p in watch]
+        afi = np.array([p[0] for p in parsed], dtype=np.uint8)
+        addr = np.frombuffer(b"".join(p[1] for p in parsed), dtype=np.uint8).reshape(-1, 16)
+        plen = np.array([p[2] for p in parsed], dtype=np.uint8)
+        ids, _ = self.state.prefixes.ids(afi, addr, plen)
+        self.watch_text = [f"{p}" for p in _canonical(watch)]
+        return ids
+
+    def _map_new_prefixes(self) -> None:
+        pfx, start = self.state.prefixes, self.countries.mapped
+        if pfx.size > start:
+            self.countries.extend(self.mapper, pfx.afi[start:], pfx.addr[start:], pfx.plen[start:])
+
+    def feed_rib(self, batches: Iterable[pa.RecordBatch]) -> int:
+        """Re-synchronise from a RIB dump: its collectors' peers are replaced; returns entries."""
+        first, n = True, 0
+        for batch in batches:
+            cols = C.from_batch(batch)
+            self.state.load_rib(cols, first=first)
+            first = first and not bool((cols.kind == KIND_RIB).any())
+            n += int((cols.kind == KIND_RIB).sum())
+        self._map_new_prefixes()
+        return n
+
+    def feed(self, batch: pa.RecordBatch) -> list[ClosedBin]:
+        """Add elements; returns the bins this batch closed (in time order)."""
+        if batch.num_rows == 0:
+            return []
+        cols = C.from_batch(batch)
+        rib = cols.kind == KIND_RIB
+        if rib.any():
+            self.state.load_rib(C.take(cols, np.flatnonzero(rib)), first=False)
+            cols = C.take(cols, np.flatnonzero(~rib))
+        bins = cols.ts // self.bin_us
+        if self._open is not None:
+            bins = np.maximum(bins, self._open.index)
+        closed: list[ClosedBin] = []
+        for b in np.unique(bins).tolist():
+            part = C.take(cols, np.flatnonzero(bins == b))
+            closed.extend(self._advance(int(b)))
+            assert self._open is not None
+            self._open.parts.append(part)
+        return closed
+
+    def flush(self) -> list[ClosedBin]:
+        """Close the open bin (end of input)."""
+        if self._open is None:
+            return []
+        out = [self._close(self._open)]
+        self._open = None
+        return out
+
+    def _advance(self, b: int) -> list[ClosedBin]:
+        if self._open is not None and self._open.index == b:
+            return []
+        out: list[ClosedBin] = []
+        if self._open is not None:
+            out.append(self._close(self._open))
+        last = self._last_closed
+        if last is not None and 0 < b - last - 1 <= self.fill_gap_bins:
+            out.extend(self._close(_Open(k)) for k in range(last + 1, b))
+        self._open = _Open(b)
+        return out
+
+    def _close(self, open_bin: _Open) -> ClosedBin:
+        cols = C.concat(open_bin.parts) if open_bin.parts else None
+        if cols is not None:
+            cols = C.take(cols, np.argsort(cols.ts, kind="stable"))
+        upd = self.state.apply(cols if cols is not None else _EMPTY)
+        self._map_new_prefixes()
+        start_us = open_bin.index * self.bin_us
+        size4, size6 = self.state.table_sizes()
+        ff = {4: full_feed(size4, self.full_feed_share), 6: full_feed(size6, self.full_feed_share)}
+        st = self.state
+        vis = compute(st.routes, st.prefixes.afi, st.paths.origin, st.peers.asn, ff)
+        ctx = BinContext(
+            start_us,
+            self.bin_seconds,
+            st,
+            self.countries,
+            self.watch,
+            self.watch_text,
+            st.known_as,
+            vis,
+            {4: int(ff[4].sum()), 6: int(ff[6].sum())},
+        )
+        self._last_closed = open_bin.index
+        return ClosedBin(
+            start_us,
+            self.bin_seconds,
+            len(cols) if cols is not None else 0,
+            bin_partial(ctx, upd),
+            self._peer_rows(start_us, size4, size6, ff),
+            upd.sessions_down,
+        )
+
+    def _peer_rows(
+        self, start_us: int, size4: np.ndarray, size6: np.ndarray, ff: dict[int, np.ndarray]
+    ) -> pa.Table:
+        peers = self.state.peers
+        n = peers.size
+        rows = {k: [] for k in PEER_SCHEMA.names}  # type: dict[str, list[object]]
+        for afi, size in ((4, size4), (6, size6)):
+            sel = np.flatnonzero(size > 0)
+            rows["collector"] += [peers.collector[i] for i in sel.tolist()]
+            rows["peer_ip"] += [peers.ip[i] for i in sel.tolist()]
+            rows["peer_asn"] += peers.asn[sel].tolist()
+            rows["afi"] += [afi] * len(sel)
+            rows["table_size"] += size[sel].tolist()
+            rows["full_feed"] += ff[afi][sel].tolist()
+        m = len(rows["afi"])
+        rows["bin_start"] = [start_us] * m
+        rows["bin_seconds"] = [self.bin_seconds] * m
+        del n
+        cols = {k: pa.array(v) for k, v in rows.items()}
+        cols["bin_start"] = pa.array(rows["bin_start"], pa.int64()).cast(TS)
+        return pa.table({k: cols[k] for k in PEER_SCHEMA.names}).cast(PEER_SCHEMA)
+
+
+def _canonical(prefixes: Sequence[str]) -> list[str]:
+    import ipaddress
+
+    return [str(ipaddress.ip_network(p, strict=False)) for p in prefixes]
+
+
+def _empty_columns() -> C.Columns:
+    z = np.zeros(0)
+    return C.Columns(
+        ts=z.astype(np.int64),
+        kind=z.astype(np.int8),
+        peer_key=z.astype(np.uint64),
+        collector=np.zeros(0, dtype=object),
+        peer_afi=z.astype(np.uint8),
+        peer_ip=np.zeros((0, 16), np.uint8),
+        peer_asn=z.astype(np.uint32),
+        afi=z.astype(np.uint8),
+        prefix=np.zeros((0, 16), np.uint8),
+        prefix_len=z.astype(np.uint8),
+        path_hash=z.astype(np.uint64),
+        path_offsets=np.zeros(1, np.int64),
+        path_values=z.astype(np.uint32),
+        seg_offsets=np.zeros(1, np.int64),
+        seg_values=z.astype(np.uint16),
+        new_state=z.astype(np.int16),
+    )
+
+
+_EMPTY = _empty_columns()

@@ -1,0 +1,121 @@
+"""Dictionaries of peers and prefixes: 64-bit key → dense index, with columnar attributes."""
+
+from __future__ import annotations
+
+import ipaddress
+
+import numpy as np
+import numpy.typing as npt
+
+from outagewatch.signals.columns import Columns, peer_ip_words
+from outagewatch.signals.hashing import HashIndex, combine
+
+
+class PrefixCollision(Exception):
+    """Two different prefixes hashed to the same 64-bit key (astronomically rare)."""
+
+
+def prefix_keys(
+    afi: npt.NDArray[np.uint8], prefix: npt.NDArray[np.uint8], plen: npt.NDArray[np.uint8]
+) -> npt.NDArray[np.uint64]:
+    hi, lo = peer_ip_words(prefix)
+    return combine(afi.astype(np.uint64), plen.astype(np.uint64), hi, lo)
+
+
+class PrefixTable:
+    """Every prefix seen: afi, network address (16 bytes), length; index = prefix id."""
+
+    def __init__(self) -> None:
+        self.index = HashIndex()
+        self.afi = np.zeros(0, dtype=np.uint8)
+        self.addr = np.zeros((0, 16), dtype=np.uint8)
+        self.plen = np.zeros(0, dtype=np.uint8)
+
+    @property
+    def size(self) -> int:
+        return len(self.afi)
+
+    def ids(
+        self, afi: npt.NDArray[np.uint8], prefix: npt.NDArray[np.uint8], plen: npt.NDArray[np.uint8]
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+        """Prefix ids (inserting new prefixes) and the positions of newly added ones."""
+        keys = prefix_keys(afi, prefix, plen)
+        ids, new_pos = self.index.get_or_insert(keys)
+        if len(new_pos):
+            self.afi = np.concatenate([self.afi, afi[new_pos]])
+            self.addr = np.concatenate([self.addr, prefix[new_pos]])
+            self.plen = np.concatenate([self.plen, plen[new_pos]])
+        same = (self.afi[ids] == afi) & (self.plen[ids] == plen) & (self.addr[ids] == prefix).all(axis=1)
+        if not same.all():
+            bad = int(np.flatnonzero(~same)[0])
+            raise PrefixCollision(f"prefix hash collision at element {bad}")
+        return ids, new_pos
+
+    def ids_of_cols(self, cols: Columns) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+        return self.ids(cols.afi, cols.prefix, cols.prefix_len)
+
+    def text(self, idx: npt.NDArray[np.int64]) -> list[str]:
+        """Prefixes as text (used only for the few watchlisted prefixes and snapshots)."""
+        return [prefix_text(int(self.afi[i]), bytes(self.addr[i]), int(self.plen[i])) for i in idx]
+
+
+def prefix_text(afi: int, addr: bytes, plen: int) -> str:
+    if afi == 4:
+        return f"{ipaddress.IPv4Address(addr[:4])}/{plen}"
+    return f"{ipaddress.IPv6Address(addr)}/{plen}"
+
+
+def parse_prefix(text: str) -> tuple[int, bytes, int]:
+    """``"175.45.176.0/22"`` → (4, 16-byte address, 22)."""
+    net = ipaddress.ip_network(text, strict=False)
+    raw = net.network_address.packed
+    return net.version, raw + bytes(16 - len(raw)), net.prefixlen
+
+
+class PeerTable:
+    """Every (collector, peer address) seen; index = peer id (row of the route matrix)."""
+
+    def __init__(self) -> None:
+        self._ids: dict[int, int] = {}
+        self.key = np.zeros(0, dtype=np.uint64)
+        self.asn = np.zeros(0, dtype=np.uint32)
+        self.afi = np.zeros(0, dtype=np.uint8)
+        self.collector: list[str] = []
+        self.ip: list[str] = []
+
+    @property
+    def size(self) -> int:
+        return len(self.key)
+
+    def ids(self, cols: Columns) -> npt.NDArray[np.int64]:
+        """Peer ids of every element (peers are few: a dict over the distinct keys suffices)."""
+        uniq, first, inverse = np.unique(cols.peer_key, return_index=True, return_inverse=True)
+        for key, row in zip(uniq.tolist(), first.tolist(), strict=True):
+            if key not in self._ids:
+                self._add(key, cols, row)
+            else:
+                self.asn[self._ids[key]] = cols.peer_asn[row]
+        lut = np.array([self._ids[k] for k in uniq.tolist()], dtype=np.int64)
+        return lut[inverse.reshape(-1)]
+
+    def _add(self, key: int, cols: Columns, row: int) -> None:
+        self._ids[key] = len(self.key)
+        self.key = np.append(self.key, np.uint64(key))
+        self.asn = np.append(self.asn, cols.peer_asn[row])
+        afi = int(cols.peer_afi[row])
+        self.afi = np.append(self.afi, np.uint8(afi))
+        self.collector.append(str(cols.collector[row]))
+        raw = bytes(cols.peer_ip[row])
+        self.ip.append(str(ipaddress.IPv4Address(raw[:4]) if afi == 4 else ipaddress.IPv6Address(raw)))
+
+    def add_known(self, key: int, collector: str, ip: str, asn: int, afi: int) -> int:
+        """Register a peer from a snapshot; returns its id."""
+        if key in self._ids:
+            return self._ids[key]
+        self._ids[key] = len(self.key)
+        self.key = np.append(self.key, np.uint64(key))
+        self.asn = np.append(self.asn, np.uint32(asn))
+        self.afi = np.append(self.afi, np.uint8(afi))
+        self.collector.append(collector)
+        self.ip.append(ip)
+        return self._ids[key]

@@ -1,0 +1,267 @@
+"""One closed bin → its :class:`SignalPartial`: visibility, churn and upstream roll-ups.
+
+Entities: every country with a mapped prefix, every origin AS ever seen, every watchlisted
+prefix, and ``global/all``. Visibility rows are written for every known entity of a family
+(zeros included, so an outage shows as 0); churn rows only for entities with ≥ 1 update in the
+bin (absent = 0); upstream routes only for upstreams carrying ≥ 1 full-feed route.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+
+from outagewatch.signals import metrics as M
+from outagewatch.signals.mapping import CountryIndex
+from outagewatch.signals.partial import SignalPartial, block, reporter_block
+from outagewatch.signals.state import RoutingState, Updates
+from outagewatch.signals.visibility import Visibility
+
+I64 = npt.NDArray[np.int64]
+F64 = npt.NDArray[np.float64]
+
+
+@dataclass(frozen=True, slots=True)
+class BinContext:
+    bin_start_us: int
+    bin_seconds: int
+    state: RoutingState
+    countries: CountryIndex
+    watch: I64  # prefix ids
+    watch_text: list[str]
+    known_as: npt.NDArray[np.uint32]  # sorted origin ASNs ever seen
+    vis: Visibility
+    n_ff: dict[int, int]
+
+
+def unit_weight(afi: npt.NDArray[np.uint8], plen: npt.NDArray[np.uint8]) -> F64:
+    """/24-equivalents (IPv4) or /48-equivalents (IPv6) of whole prefixes."""
+    unit = np.where(afi == 4, 24, 48).astype(np.float64)
+    return np.exp2(unit - plen.astype(np.float64))
+
+
+def _vis_values(
+    ent: I64, n_ent: int, level_ff: npt.NDArray[np.int8], level_asn: npt.NDArray[np.int8], w: F64
+) -> F64:
+    """entities × (9 prefix counts + 9 weights), cumulative over nested level codes."""
+    out = np.zeros((n_ent, 18))
+    for lv, first_col, min_level in ((level_ff, 0, 1), (level_asn, 5, 2)):
+        key = ent * 6 + lv
+        cnt = np.bincount(key, minlength=n_ent * 6).reshape(n_ent, 6)
+        wt = np.bincount(key, weights=w, minlength=n_ent * 6).reshape(n_ent, 6)
+        cum_c = np.cumsum(cnt[:, ::-1], axis=1)[:, ::-1]
+        cum_w = np.cumsum(wt[:, ::-1], axis=1)[:, ::-1]
+        k = 6 - min_level
+        out[:, first_col : first_col + k] = cum_c[:, min_level:]
+        out[:, 9 + first_col : 9 + first_col + k] = cum_w[:, min_level:]
+    return out
+
+
+def visibility_partial(ctx: BinContext) -> list[pa.Table]:
+    st, vis, pfx = ctx.state, ctx.vis, ctx.state.prefixes
+    weight = unit_weight(pfx.afi, pfx.plen)
+    out: list[pa.Table] = []
+    ci = ctx.countries
+    n_c = len(ci.codes)
+    c_names = pa.array(ci.codes, pa.string())
+    as_names = pa.array(ctx.known_as).cast(pa.string())
+    as_idx = np.searchsorted(ctx.known_as, vis.pair_origin)
+    as_ok = (vis.pair_origin != 0) & (as_idx < len(ctx.known_as))
+    as_ok &= ctx.known_as[np.minimum(as_idx, max(len(ctx.known_as) - 1, 0))] == vis.pair_origin
+    for afi in (4, 6):
+        names = list(M.visibility_metrics(afi))
+        sel = ci.prefix[pfx.afi[ci.prefix] == afi] if len(ci.prefix) else ci.prefix
+        csel = pfx.afi[ci.prefix] == afi
+        if n_c:
+            vals = _vis_values(ci.country[csel], n_c, vis.ff_level[sel], vis.asn_level[sel], ci.weight[csel])
+            has = np.bincount(ci.country[csel], minlength=n_c) > 0
+            out.append(
+                block(ctx.bin_start_us, ctx.bin_seconds, "country", c_names, names, vals, _rows(has, 18))
+            )
+        ps = np.flatnonzero(as_ok & (pfx.afi[vis.pair_prefix] == afi))
+        n_a = len(ctx.known_as)
+        if n_a:
+            pp = vis.pair_prefix[ps]
+            vals = _vis_values(as_idx[ps], n_a, vis.pair_ff_level[ps], vis.pair_asn_level[ps], weight[pp])
+            has = _as_family(st, ctx.known_as, afi)
+            out.append(block(ctx.bin_start_us, ctx.bin_seconds, "as", as_names, names, vals, _rows(has, 18)))
+        all_p = np.flatnonzero(pfx.afi == afi)
+        vals = _vis_values(
+            np.zeros(len(all_p), np.int64), 1, vis.ff_level[all_p], vis.asn_level[all_p], weight[all_p]
+        )
+        out.append(
+            block(ctx.bin_start_us, ctx.bin_seconds, "global", pa.array([M.GLOBAL_ENTITY]), names, vals)
+        )
+        w_ids = np.array([i for i in ctx.watch.tolist() if pfx.afi[i] == afi], dtype=np.int64)
+        if len(w_ids):
+            w_names = pa.array(
+                [ctx.watch_text[j] for j, i in enumerate(ctx.watch.tolist()) if pfx.afi[i] == afi]
+            )
+            vals = _vis_values(
+                np.arange(len(w_ids)), len(w_ids), vis.ff_level[w_ids], vis.asn_level[w_ids], weight[w_ids]
+            )
+            out.append(block(ctx.bin_start_us, ctx.bin_seconds, "prefix", w_names, names, vals))
+    ff = np.array([[ctx.n_ff[4], ctx.n_ff[6]]], dtype=np.float64)
+    out.append(
+        block(
+            ctx.bin_start_us,
+            ctx.bin_seconds,
+            "global",
+            pa.array([M.GLOBAL_ENTITY]),
+            [M.FULL_FEED[4], M.FULL_FEED[6]],
+            ff,
+        )
+    )
+    return out
+
+
+def _rows(has: npt.NDArray[np.bool_], n_metrics: int) -> npt.NDArray[np.bool_]:
+    return np.repeat(has[:, None], n_metrics, axis=1)
+
+
+def _as_family(st: RoutingState, known_as: npt.NDArray[np.uint32], afi: int) -> npt.NDArray[np.bool_]:
+    """Known origin ASes that have originated ≥ 1 prefix of the family (by any peer, ever)."""
+    fam = st.origin_families
+    keys = known_as.astype(np.uint64) * np.uint64(8) + np.uint64(afi)
+    pos = np.minimum(np.searchsorted(fam, keys), max(len(fam) - 1, 0))
+    return (fam[pos] == keys) if len(fam) else np.zeros(len(known_as), dtype=bool)
+
+
+def churn_partial(ctx: BinContext, upd: Updates) -> tuple[list[pa.Table], list[pa.Table]]:
+    """Churn counts per entity (only entities with updates) and their reporting peers."""
+    if len(upd) == 0:
+        return [], []
+    ann = upd.announce
+    cols = np.stack([ann, ~ann, upd.duplicate, upd.path_change, np.ones(len(upd), dtype=bool)], axis=1)
+    peer_key = ctx.state.peers.key[upd.peer]
+    names = list(M.CHURN_METRICS)
+    vals: list[pa.Table] = []
+    reps: list[pa.Table] = []
+    groups = [("global", pa.array([M.GLOBAL_ENTITY]), np.arange(len(upd)), np.zeros(len(upd), np.int64))]
+    owner, cc = ctx.countries.explode(upd.prefix)
+    groups.append(("country", pa.array(ctx.countries.codes, pa.string()), owner, cc))
+    a_idx = np.searchsorted(ctx.known_as, upd.origin)
+    a_ok = (upd.origin != 0) & (a_idx < len(ctx.known_as))
+    a_ok &= ctx.known_as[np.minimum(a_idx, max(len(ctx.known_as) - 1, 0))] == upd.origin
+    rows = np.flatnonzero(a_ok)
+    groups.append(("as", pa.array(ctx.known_as).cast(pa.string()), rows, a_idx[rows].astype(np.int64)))
+    if len(ctx.watch):
+        w_pos = {p: j for j, p in enumerate(ctx.watch.tolist())}
+        hit = np.flatnonzero(np.isin(upd.prefix, ctx.watch))
+        w_ent = np.array([w_pos[p] for p in upd.prefix[hit].tolist()], dtype=np.int64)
+        groups.append(("prefix", pa.array(ctx.watch_text, pa.string()), hit, w_ent))
+    for etype, ents, rws, ent in groups:
+        if len(rws) == 0:
+            continue
+        n_e = len(ents)
+        mat = np.stack([np.bincount(ent, weights=cols[rws, k], minlength=n_e) for k in range(5)], axis=1)
+        vals.append(
+            block(ctx.bin_start_us, ctx.bin_seconds, etype, ents, names, mat, _rows(mat[:, 4] > 0, 5))
+        )
+        reps.append(reporter_block(ctx.bin_start_us, ctx.bin_seconds, etype, ents, ent, peer_key[rws]))
+    return vals, reps
+
+
+def upstream_partial(ctx: BinContext) -> list[pa.Table]:
+    """``upstream.<asn>.routes`` per entity: full-feed (peer, prefix) routes through each upstream."""
+    st, paths = ctx.state, ctx.state.paths
+    routes, afi_of = st.routes, st.prefixes.afi
+    n_up = len(paths.up_asn)
+    has_up = (paths.upstream != 0) & (paths.origin != 0)
+    path_count = np.zeros(paths.size, dtype=np.int64)
+    ci = ctx.countries
+    n_c = len(ci.codes)
+    c_acc = np.zeros(n_c * n_up, dtype=np.int64)
+    w_acc = np.zeros((len(ctx.watch), n_up), dtype=np.int64)
+    for afi in (4, 6):
+        rows = ctx.vis.ff_rows.get(afi, np.zeros(0, np.int64))
+        cols = np.flatnonzero(afi_of == afi)
+        if len(rows) == 0 or len(cols) == 0:
+            continue
+        sub = routes[np.ix_(rows, cols)]
+        path_count += np.bincount(sub.reshape(-1), minlength=paths.size)
+        e_sel = np.flatnonzero(afi_of[ci.prefix] == afi) if len(ci.prefix) else np.zeros(0, np.int64)
+        if len(e_sel) and n_up:
+            pid = routes[np.ix_(rows, ci.prefix[e_sel])]
+            ok = has_up[pid]
+            key = np.broadcast_to(ci.country[e_sel], pid.shape)[ok] * n_up + paths.up_id[pid[ok]]
+            c_acc += np.bincount(key, minlength=n_c * n_up)
+        for j, p in enumerate(ctx.watch.tolist()):
+            if afi_of[p] == afi:
+                pid = routes[rows, p]
+                pid = pid[has_up[pid]]
+                np.add.at(w_acc[j], paths.up_id[pid], 1)
+    out: list[pa.Table] = []
+    up_names = _up_metric_names(paths.up_asn)
+    keep = has_up & (path_count > 0)
+    keep[0] = False
+    pids = np.flatnonzero(keep)
+    if len(pids):
+        key = paths.origin[pids].astype(np.int64) * (n_up + 1) + paths.up_id[pids]
+        uk, inv = np.unique(key, return_inverse=True)
+        cnt = np.bincount(inv.reshape(-1), weights=path_count[pids].astype(np.float64))
+        origin = (uk // (n_up + 1)).astype(np.uint32)
+        a_idx = np.searchsorted(ctx.known_as, origin)
+        out.append(
+            _sparse(
+                ctx, "as", pa.array(ctx.known_as).cast(pa.string()), a_idx, up_names, uk % (n_up + 1), cnt
+            )
+        )
+    nz = np.flatnonzero(c_acc)
+    if len(nz):
+        out.append(_sparse(ctx, "country", pa.array(ci.codes), nz // n_up, up_names, nz % n_up, c_acc[nz]))
+    wr, wc = np.nonzero(w_acc)
+    if len(wr):
+        out.append(_sparse(ctx, "prefix", pa.array(ctx.watch_text), wr, up_names, wc, w_acc[wr, wc]))
+    return out
+
+
+def _up_metric_names(up_asn: npt.NDArray[np.uint32]) -> pa.Array:
+    import pyarrow.compute as pc
+
+    asn = pa.array(up_asn).cast(pa.string())
+    return pc.binary_join_element_wise("upstream.", asn, ".routes", "")
+
+
+def _sparse(
+    ctx: BinContext,
+    etype: str,
+    entities: pa.Array,
+    ent_idx: npt.NDArray[np.generic],
+    metrics: pa.Array,
+    met_idx: npt.NDArray[np.generic],
+    values: npt.NDArray[np.generic],
+) -> pa.Table:
+    n = len(values)
+    from outagewatch.signals.partial import TS
+
+    return pa.table(
+        {
+            "bin_start": pa.array(np.full(n, ctx.bin_start_us, dtype=np.int64)).cast(TS),
+            "bin_seconds": pa.array(np.full(n, ctx.bin_seconds, dtype=np.int32)),
+            "entity_type": pa.array(np.full(n, etype, dtype=object), pa.string())
+            if n < 2
+            else pa.DictionaryArray.from_arrays(np.zeros(n, np.int32), pa.array([etype])).cast(pa.string()),
+            "entity": pa.DictionaryArray.from_arrays(np.asarray(ent_idx, np.int32), entities).cast(
+                pa.string()
+            ),
+            "metric": pa.DictionaryArray.from_arrays(np.asarray(met_idx, np.int32), metrics).cast(
+                pa.string()
+            ),
+            "value": pa.array(np.asarray(values, dtype=np.float64)),
+        }
+    )
+
+
+def bin_partial(ctx: BinContext, upd: Updates) -> SignalPartial:
+    """Every signal of one closed bin."""
+    from outagewatch.signals.partial import REPORTER_SCHEMA, SIGNAL_SCHEMA
+
+    churn, reps = churn_partial(ctx, upd)
+    values = [*visibility_partial(ctx), *churn, *upstream_partial(ctx)]
+    v = pa.concat_tables([t.cast(SIGNAL_SCHEMA) for t in values]) if values else SIGNAL_SCHEMA.empty_table()
+    r = pa.concat_tables([t.cast(REPORTER_SCHEMA) for t in reps]) if reps else REPORTER_SCHEMA.empty_table()
+    return SignalPartial(v, r)

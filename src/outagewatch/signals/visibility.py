@@ -1,0 +1,128 @@
+"""Full-feed peers and per-prefix visibility levels, from the route matrix.
+
+Level codes (per prefix, or per (prefix, origin) pair for MOAS prefixes):
+0 not seen by any full-feed peer, 1 seen by ≥ 1, 2 by ≥ 25 %, 3 by ≥ 50 %, 4 by ≥ 75 %, 5 by all
+full-feed peers of the prefix's family. ``asn`` levels use distinct full-feed peer ASNs instead
+of peers (level 1 is then the same as the ``ff`` level 1).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+import numpy as np
+import numpy.typing as npt
+
+DEFAULT_FULL_FEED_SHARE: Final = 0.75
+I64 = npt.NDArray[np.int64]
+
+
+def full_feed(table_size: I64, share: float = DEFAULT_FULL_FEED_SHARE) -> npt.NDArray[np.bool_]:
+    """Peers whose table holds at least ``share`` of the largest table (and is not empty)."""
+    if len(table_size) == 0:
+        return np.zeros(0, dtype=bool)
+    largest = int(table_size.max())
+    return (table_size > 0) & (table_size >= share * largest)
+
+
+def levels(count: I64, total: int) -> npt.NDArray[np.int8]:
+    """Level codes for ``count`` observers out of ``total`` (integer arithmetic, exact)."""
+    if total == 0:
+        return np.zeros(len(count), dtype=np.int8)
+    c4 = count * 4
+    lvl = (count > 0).astype(np.int8)
+    for q in (1, 2, 3):
+        lvl += (count > 0) & (c4 >= q * total)
+    lvl += (count > 0) & (count >= total)
+    return lvl.astype(np.int8)
+
+
+@dataclass(frozen=True, slots=True)
+class Visibility:
+    """Per prefix (index = prefix id) and per (prefix, origin) levels."""
+
+    ff_level: npt.NDArray[np.int8]
+    asn_level: npt.NDArray[np.int8]
+    pair_prefix: I64  # (prefix, origin) pairs with ≥ 1 full-feed route
+    pair_origin: npt.NDArray[np.uint32]
+    pair_ff_level: npt.NDArray[np.int8]
+    pair_asn_level: npt.NDArray[np.int8]
+    ff_rows: dict[int, I64]  # full-feed peer ids per family
+
+
+def compute(
+    routes: npt.NDArray[np.uint32],
+    prefix_afi: npt.NDArray[np.uint8],
+    path_origin: npt.NDArray[np.uint32],
+    peer_asn: npt.NDArray[np.uint32],
+    ff: dict[int, npt.NDArray[np.bool_]],
+) -> Visibility:
+    """Visibility levels of every prefix, and of every (prefix, origin) pair."""
+    n_pfx = routes.shape[1]
+    ff_level = np.zeros(n_pfx, dtype=np.int8)
+    asn_level = np.zeros(n_pfx, dtype=np.int8)
+    pairs: list[tuple[I64, npt.NDArray[np.uint32], npt.NDArray[np.int8], npt.NDArray[np.int8]]] = []
+    ff_rows: dict[int, I64] = {}
+    for afi in (4, 6):
+        cols = np.flatnonzero(prefix_afi == afi)
+        rows = np.flatnonzero(ff[afi])
+        ff_rows[afi] = rows
+        if len(cols) == 0 or len(rows) == 0:
+            continue
+        sub = routes[np.ix_(rows, cols)]
+        present = sub != 0
+        asns, asn_of_row = np.unique(peer_asn[rows], return_inverse=True)
+        asn_present = np.zeros((len(asns), len(cols)), dtype=bool)
+        np.logical_or.at(asn_present, asn_of_row.reshape(-1), present)
+        ff_level[cols] = levels(present.sum(axis=0), len(rows))
+        asn_level[cols] = levels(asn_present.sum(axis=0), len(asns))
+        origins = path_origin[sub]
+        pairs.append(_pairs(cols, origins, present, asn_of_row.reshape(-1), len(rows), len(asns)))
+    if pairs:
+        pp, po, pf, pa_ = (np.concatenate([p[i] for p in pairs]) for i in range(4))
+    else:
+        pp, po, pf, pa_ = (
+            np.zeros(0, np.int64),
+            np.zeros(0, np.uint32),
+            np.zeros(0, np.int8),
+            np.zeros(0, np.int8),
+        )
+    return Visibility(ff_level, asn_level, pp, po.astype(np.uint32), pf, pa_, ff_rows)
+
+
+def _pairs(
+    cols: I64,
+    origins: npt.NDArray[np.uint32],
+    present: npt.NDArray[np.bool_],
+    asn_of_row: I64,
+    n_peers: int,
+    n_asns: int,
+) -> tuple[I64, npt.NDArray[np.uint32], npt.NDArray[np.int8], npt.NDArray[np.int8]]:
+    """Levels per (prefix, origin): counts of full-feed peers / peer ASNs whose route has that origin."""
+    big = np.uint32(0xFFFFFFFF)
+    omin = np.where(present, origins, big).min(axis=0)
+    omax = np.where(present, origins, 0).max(axis=0)
+    seen = present.any(axis=0)
+    single = seen & (omin == omax)
+    moas = np.flatnonzero(seen & (omin != omax))
+    p_pfx: list[I64] = [cols[single]]
+    p_org: list[npt.NDArray[np.uint32]] = [omax[single]]
+    p_ff: list[npt.NDArray[np.int8]] = [levels(present[:, single].sum(axis=0), n_peers)]
+    asn_cnt = np.zeros((n_asns, int(single.sum())), dtype=bool)
+    np.logical_or.at(asn_cnt, asn_of_row, present[:, single])
+    p_asn: list[npt.NDArray[np.int8]] = [levels(asn_cnt.sum(axis=0), n_asns)]
+    if len(moas):
+        r, c = np.nonzero(present[:, moas])
+        org = origins[:, moas][r, c].astype(np.int64)
+        key = c.astype(np.int64) * (1 << 32) + org
+        uk, inv = np.unique(key, return_inverse=True)
+        inv = inv.reshape(-1)
+        peer_cnt = np.bincount(inv, minlength=len(uk))
+        asn_key = np.unique(inv.astype(np.int64) * (n_asns + 1) + asn_of_row[r])
+        asn_cnt2 = np.bincount(asn_key // (n_asns + 1), minlength=len(uk))
+        p_pfx.append(cols[moas][uk >> 32])
+        p_org.append((uk & 0xFFFFFFFF).astype(np.uint32))
+        p_ff.append(levels(peer_cnt, n_peers))
+        p_asn.append(levels(asn_cnt2, n_asns))
+    return np.concatenate(p_pfx), np.concatenate(p_org), np.concatenate(p_ff), np.concatenate(p_asn)

@@ -1,0 +1,116 @@
+"""One bin of signals for one entity: the input of every detector.
+
+A :class:`Point` is a plain value (epoch seconds, flags and a metric → value mapping), so a
+detector's input can come from a replay of the store, from the live engine, or from a test.
+:func:`dense_points` turns the long signal rows of one entity into one point per bin of a bin
+grid, filling the metrics the engine did not write (an entity with nothing visible has no rows)
+with zero.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Final
+
+V4_PREFIXES: Final = "ipv4.visible_prefixes.ff_50pct"
+V4_SLASH24: Final = "ipv4.visible_slash24.ff_50pct"
+V6_PREFIXES: Final = "ipv6.visible_prefixes.ff_50pct"
+V6_SLASH48: Final = "ipv6.visible_slash48.ff_50pct"
+V4_SLASH24_ANY: Final = "ipv4.visible_slash24.ff_any"
+V6_SLASH48_ANY: Final = "ipv6.visible_slash48.ff_any"
+UPDATES: Final = "all.updates"
+WITHDRAWALS: Final = "all.withdrawals"
+PATH_CHANGES: Final = "all.path_changes"
+PEERS_REPORTING: Final = "all.peers_reporting"
+UPSTREAM_COUNT: Final = "upstream.count"
+FULL_FEED_V4: Final = "ipv4.full_feed_peers"
+FULL_FEED_V6: Final = "ipv6.full_feed_peers"
+
+VISIBILITY_METRICS: Final[tuple[str, ...]] = (V4_SLASH24, V4_PREFIXES, V6_SLASH48, V6_PREFIXES)
+"""The measures the outage detector watches, most telling first."""
+
+DETECTOR_METRICS: Final[tuple[str, ...]] = (
+    *VISIBILITY_METRICS,
+    V4_SLASH24_ANY,
+    V6_SLASH48_ANY,
+    UPDATES,
+    WITHDRAWALS,
+    PATH_CHANGES,
+    PEERS_REPORTING,
+    UPSTREAM_COUNT,
+)
+"""Metrics a detector reads (plus every ``upstream.<asn>.share``)."""
+
+
+@dataclass(frozen=True)
+class Point:
+    """The signals of one entity in one bin.
+
+    ``bin_start`` is in epoch seconds (UTC). ``complete`` is false for bins the engine marked
+    incomplete (a data gap, a collector missing): such bins never open, extend or close an
+    outage and never feed a baseline.
+    """
+
+    bin_start: int
+    bin_seconds: int
+    metrics: Mapping[str, float] = field(default_factory=dict)
+    complete: bool = True
+
+    def get(self, metric: str) -> float:
+        """The value of ``metric`` in this bin, 0.0 when the engine wrote none."""
+        return float(self.metrics.get(metric, 0.0))
+
+    def upstream_shares(self) -> dict[str, float]:
+        """``{asn: share}`` of every ``upstream.<asn>.share`` metric with a positive share."""
+        out: dict[str, float] = {}
+        for name, value in self.metrics.items():
+            if name.startswith("upstream.") and name.endswith(".share") and value > 0:
+                out[name[len("upstream.") : -len(".share")]] = float(value)
+        return out
+
+
+def wanted_metric(metric: str) -> bool:
+    """Whether a detector reads this metric."""
+    return metric in DETECTOR_METRICS or (metric.startswith("upstream.") and metric.endswith(".share"))
+
+
+def dense_points(
+    grid: Sequence[tuple[int, bool]],
+    bin_seconds: int,
+    rows: Iterable[tuple[int, str, float]],
+    global_ok: Mapping[int, bool] | None = None,
+) -> list[Point]:
+    """One point per bin of ``grid`` (``(bin_start, complete)``, ascending) from ``(bin_start,
+    metric, value)`` rows of one entity. A bin absent from ``global_ok`` or mapped to False (no
+    full-feed peer at all) is marked incomplete: zero visibility there says nothing."""
+    by_bin: dict[int, dict[str, float]] = {}
+    for start, metric, value in rows:
+        by_bin.setdefault(start, {})[metric] = value
+    points = []
+    for start, complete in grid:
+        ok = complete and (global_ok is None or global_ok.get(start, False))
+        points.append(Point(start, bin_seconds, by_bin.get(start, {}), ok))
+    return points
+
+
+__all__ = [
+    "DETECTOR_METRICS",
+    "FULL_FEED_V4",
+    "FULL_FEED_V6",
+    "PATH_CHANGES",
+    "PEERS_REPORTING",
+    "UPDATES",
+    "UPSTREAM_COUNT",
+    "V4_PREFIXES",
+    "V4_SLASH24",
+    "V4_SLASH24_ANY",
+    "V6_PREFIXES",
+    "V6_SLASH48",
+    "V6_SLASH48_ANY",
+    "VISIBILITY_METRICS",
+    "WITHDRAWALS",
+    "Point",
+    "dense_points",
+    "wanted_metric",
+]

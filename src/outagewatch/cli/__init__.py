@@ -18,6 +18,7 @@ app = typer.Typer(
 COMMAND_MODULES: tuple[str, ...] = (
     "parse_cmd",
     "backfill_cmd",
+    "serve_cmd",
 )
 
 

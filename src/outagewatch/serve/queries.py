@@ -1,0 +1,309 @@
+"""Read-only SQL over the store's tables, returning plain rows (dicts) for the API."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+import duckdb
+
+from outagewatch.serve.params import aggregate_for, aggregate_sql, iso
+
+EVENT_COLUMNS = (
+    'event_id, kind, entity_type, entity, start, "end", status, scope, severity, score, summary, updated_at'
+)
+HEADLINE_PREFERENCE = ("ff_50pct", "ff_any", "asn_50pct", "ff_25pct", "ff_75pct", "asn_25pct", "ff_100pct")
+
+Row = dict[str, Any]
+
+
+def _rows(cur: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = None) -> list[Row]:
+    cur.execute(sql, params or [])
+    names = [d[0] for d in cur.description or []]
+    return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
+
+def latest_bin(cur: duckdb.DuckDBPyConnection) -> datetime | None:
+    row = cur.execute("SELECT max(bin_start) FROM signals").fetchone()
+    return None if row is None else row[0]
+
+
+def data_span(cur: duckdb.DuckDBPyConnection, entity_type: str, entity: str) -> tuple[Any, Any, int | None]:
+    """First bin start, last bin end and the finest stored bin of one entity (Nones when none)."""
+    row = cur.execute(
+        "SELECT min(bin_start), max(bin_start + to_seconds(bin_seconds)), min(bin_seconds) "
+        "FROM signals WHERE entity_type = ? AND entity = ?",
+        [entity_type, entity],
+    ).fetchone()
+    return (None, None, None) if row is None else (row[0], row[1], row[2])
+
+
+def entity_row(cur: duckdb.DuckDBPyConnection, entity_type: str, entity: str) -> Row | None:
+    """Name and country of a known entity (one that has signals, a name or prefixes)."""
+    rows = _rows(
+        cur,
+        """
+        WITH known AS (
+            SELECT entity_type, entity FROM entities WHERE entity_type = ? AND entity = ?
+            UNION SELECT entity_type, entity FROM entity_prefixes WHERE entity_type = ? AND entity = ?
+            UNION SELECT entity_type, entity FROM
+                (SELECT entity_type, entity FROM signals WHERE entity_type = ? AND entity = ? LIMIT 1)
+        )
+        SELECT k.entity_type, k.entity, e.name, e.country FROM known k
+        LEFT JOIN entities e USING (entity_type, entity) LIMIT 1
+        """,
+        [entity_type, entity] * 3,
+    )
+    return rows[0] if rows else None
+
+
+def list_entities(cur: duckdb.DuckDBPyConnection, entity_type: str | None) -> list[Row]:
+    """Every entity with signals or a name, optionally of one type, ordered by type and id."""
+    where = "WHERE entity_type = ?" if entity_type else "WHERE entity_type <> 'global'"
+    params = [entity_type] * 2 if entity_type else []
+    return _rows(
+        cur,
+        f"""
+        WITH known AS (
+            SELECT DISTINCT entity_type, entity FROM signals {where}
+            UNION SELECT entity_type, entity FROM entities {where}
+        )
+        SELECT k.entity_type, k.entity, e.name, e.country FROM known k
+        LEFT JOIN entities e USING (entity_type, entity)
+        ORDER BY k.entity_type, length(k.entity), k.entity
+        """,
+        params,
+    )
+
+
+def related(cur: duckdb.DuckDBPyConnection, entity_type: str, entity: str, country: str | None) -> Row:
+    """Links between a country, its ASes and their prefixes."""
+    out: Row = {"countries": [], "ases": [], "prefixes": []}
+    if entity_type == "country":
+        out["ases"] = _rows(
+            cur,
+            "SELECT entity, name FROM entities WHERE entity_type = 'as' AND country = ? ORDER BY entity",
+            [entity],
+        )
+    if entity_type in ("country", "as"):
+        out["prefixes"] = _rows(
+            cur,
+            "SELECT prefix, slash24 FROM entity_prefixes "
+            "WHERE entity_type = ? AND entity = ? ORDER BY prefix",
+            [entity_type, entity],
+        )
+    if entity_type == "prefix":
+        holders = _rows(
+            cur, "SELECT entity_type, entity FROM entity_prefixes WHERE prefix = ? ORDER BY 1, 2", [entity]
+        )
+        out["ases"] = [{"entity": h["entity"]} for h in holders if h["entity_type"] == "as"]
+        out["countries"] = [{"entity": h["entity"]} for h in holders if h["entity_type"] == "country"]
+    elif entity_type == "as" and country:
+        out["countries"] = [{"entity": country}]
+    return out
+
+
+def metrics_of(cur: duckdb.DuckDBPyConnection, entity_type: str, entity: str) -> list[str]:
+    return [
+        r["metric"]
+        for r in _rows(
+            cur,
+            "SELECT DISTINCT metric FROM signals WHERE entity_type = ? AND entity = ? ORDER BY metric",
+            [entity_type, entity],
+        )
+    ]
+
+
+def headline_metric(cur: duckdb.DuckDBPyConnection, entity_type: str) -> str | None:
+    """The visible-/24 metric shown in sparklines: the first threshold present, by preference."""
+    present = {
+        r["metric"]
+        for r in _rows(
+            cur,
+            "SELECT DISTINCT metric FROM signals "
+            "WHERE entity_type = ? AND starts_with(metric, 'ipv4.visible_slash24.')",
+            [entity_type],
+        )
+    }
+    for threshold in HEADLINE_PREFERENCE:
+        if f"ipv4.visible_slash24.{threshold}" in present:
+            return f"ipv4.visible_slash24.{threshold}"
+    return min(present) if present else None
+
+
+def _metric_filter(patterns: list[str]) -> tuple[str, list[Any]]:
+    clauses, params = [], []
+    for pattern in patterns:
+        if pattern.endswith("*"):
+            clauses.append("starts_with(metric, ?)")
+            params.append(pattern[:-1])
+        else:
+            clauses.append("metric = ?")
+            params.append(pattern)
+    return "(" + " OR ".join(clauses) + ")", params
+
+
+def signal_series(
+    cur: duckdb.DuckDBPyConnection,
+    key: tuple[str, str, int],
+    patterns: list[str],
+    window: tuple[datetime, datetime],
+    out_bin: int,
+    agg: str,
+) -> list[Row]:
+    """Series ``{metric, aggregate, t, v}`` of one entity, bucketed to ``out_bin`` seconds."""
+    entity_type, entity, stored = key
+    mfilter, mparams = _metric_filter(patterns)
+    expr = aggregate_sql(agg)
+    cur.execute(
+        f"""
+        SELECT metric, to_timestamp(floor(epoch(bin_start) / ?) * ?) AS t, {expr} AS v
+        FROM signals
+        WHERE entity_type = ? AND entity = ? AND bin_seconds = ? AND bin_start >= ? AND bin_start < ?
+          AND {mfilter}
+        GROUP BY metric, t ORDER BY metric, t
+        """,
+        [out_bin, out_bin, entity_type, entity, stored, *window, *mparams],
+    )
+    series: dict[str, Row] = {}
+    for metric, t, v in cur.fetchall():
+        entry = series.setdefault(
+            metric, {"metric": metric, "aggregate": aggregate_for(metric, agg), "t": [], "v": []}
+        )
+        entry["t"].append(iso(t))
+        entry["v"].append(float(v))
+    return list(series.values())
+
+
+def _matches(metric: str, patterns: list[str]) -> bool:
+    return any(metric.startswith(p[:-1]) if p.endswith("*") else metric == p for p in patterns)
+
+
+def sparklines(
+    cur: duckdb.DuckDBPyConnection,
+    entity_type: str,
+    metric: str,
+    window: tuple[datetime, datetime],
+    out_bin: int,
+) -> dict[str, Row]:
+    """One bucketed (minimum) series of ``metric`` per entity of a type: entity → {t, v, last}."""
+    cur.execute(
+        """
+        SELECT entity, to_timestamp(floor(epoch(bin_start) / ?) * ?) AS t, min(value) AS v
+        FROM signals WHERE entity_type = ? AND metric = ? AND bin_start >= ? AND bin_start < ?
+        GROUP BY entity, t ORDER BY entity, t
+        """,
+        [out_bin, out_bin, entity_type, metric, *window],
+    )
+    out: dict[str, Row] = {}
+    for entity, t, v in cur.fetchall():
+        entry = out.setdefault(entity, {"t": [], "v": []})
+        entry["t"].append(iso(t))
+        entry["v"].append(float(v))
+    for entry in out.values():
+        entry["last"] = entry["v"][-1] if entry["v"] else None
+    return out
+
+
+def active_events(cur: duckdb.DuckDBPyConnection, at: datetime, entity_type: str | None = None) -> list[Row]:
+    """Events that had started and not yet ended at ``at``."""
+    extra = "AND entity_type = ?" if entity_type else ""
+    params: list[Any] = [at, at] + ([entity_type] if entity_type else [])
+    rows = _rows(
+        cur,
+        f'SELECT {EVENT_COLUMNS} FROM events WHERE start <= ? AND ("end" IS NULL OR "end" > ?) {extra} '
+        "ORDER BY start DESC, event_id",
+        params,
+    )
+    return [event_out(r) for r in rows]
+
+
+def find_events(
+    cur: duckdb.DuckDBPyConnection, filters: dict[str, Any], limit: int, offset: int
+) -> tuple[int, list[Row]]:
+    """Events matching ``filters`` (kind, entity_type, entity, severity, status, start, end), open first."""
+    clauses, params = [], []
+    for column in ("kind", "entity_type", "entity", "severity", "status"):
+        if filters.get(column) is not None:
+            clauses.append(f"{column} = ?")
+            params.append(filters[column])
+    if filters.get("start") is not None:
+        clauses.append('("end" IS NULL OR "end" >= ?)')
+        params.append(filters["start"])
+    if filters.get("end") is not None:
+        clauses.append("start < ?")
+        params.append(filters["end"])
+    where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
+    total_row = cur.execute(f"SELECT count(*) FROM events {where}", params).fetchone()
+    rows = _rows(
+        cur,
+        f"SELECT {EVENT_COLUMNS} FROM events {where} "
+        "ORDER BY (status = 'open') DESC, start DESC, event_id LIMIT ? OFFSET ?",
+        [*params, limit, offset],
+    )
+    return (int(total_row[0]) if total_row else 0), [event_out(r) for r in rows]
+
+
+def event_by_id(cur: duckdb.DuckDBPyConnection, event_id: str) -> Row | None:
+    rows = _rows(cur, f"SELECT {EVENT_COLUMNS}, evidence FROM events WHERE event_id = ?", [event_id])
+    if not rows:
+        return None
+    row = event_out(rows[0])
+    raw = rows[0]["evidence"]
+    row["evidence"] = json.loads(raw) if isinstance(raw, str) else (raw or {})
+    return row
+
+
+def event_out(row: Row) -> Row:
+    """An event row with ISO times and its duration in seconds (up to now for open events: null)."""
+    out = dict(row)
+    start, end = row["start"], row["end"]
+    out["duration_seconds"] = None if end is None else int((end - start).total_seconds())
+    for key in ("start", "end", "updated_at"):
+        out[key] = iso(row[key])
+    return out
+
+
+def list_runs(cur: duckdb.DuckDBPyConnection, limit: int, offset: int) -> tuple[int, list[Row]]:
+    total = cur.execute("SELECT count(*) FROM runs").fetchone()
+    rows = _rows(
+        cur,
+        "SELECT run_id, command, started_at, finished_at, seconds, inputs, elements, problems, bins, status, "
+        "details FROM runs ORDER BY started_at DESC, run_id LIMIT ? OFFSET ?",
+        [limit, offset],
+    )
+    return (int(total[0]) if total else 0), [run_out(r) for r in rows]
+
+
+def run_out(row: Row) -> Row:
+    out = dict(row)
+    out["started_at"] = iso(row["started_at"])
+    out["finished_at"] = iso(row["finished_at"])
+    for key in ("inputs", "details"):
+        out[key] = json.loads(row[key]) if isinstance(row[key], str) else row[key]
+    return out
+
+
+def run_by_id(cur: duckdb.DuckDBPyConnection, run_id: str) -> Row | None:
+    rows = _rows(
+        cur,
+        "SELECT run_id, command, started_at, finished_at, seconds, inputs, elements, problems, bins, status, "
+        "details FROM runs WHERE run_id = ?",
+        [run_id],
+    )
+    return run_out(rows[0]) if rows else None
+
+
+def list_problems(
+    cur: duckdb.DuckDBPyConnection, run_id: str | None, limit: int, offset: int
+) -> tuple[int, list[Row]]:
+    where, params = ("WHERE run_id = ?", [run_id]) if run_id else ("", [])
+    total = cur.execute(f"SELECT count(*) FROM problems {where}", params).fetchone()
+    rows = _rows(
+        cur,
+        f'SELECT run_id, source, "offset", record_index, mrt_type, mrt_subtype, cause FROM problems {where} '
+        'ORDER BY run_id, source, "offset", record_index LIMIT ? OFFSET ?',
+        [*params, limit, offset],
+    )
+    return (int(total[0]) if total else 0), rows

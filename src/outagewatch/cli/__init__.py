@@ -17,6 +17,9 @@ app = typer.Typer(
 # Each command module defines ``register(app)``. Listed in pipeline order.
 COMMAND_MODULES: tuple[str, ...] = (
     "parse_cmd",
+    "ingest_cmd",
+    "signals_cmd",
+    "export_cmd",
     "backfill_cmd",
     "serve_cmd",
 )

@@ -1,17 +1,17 @@
 """Mergeable signal partials: ``empty``, ``add``, ``merge``, ``finalize`` on Arrow tables.
 
-A :class:`SignalPartial` holds, for any set of bins:
+A :class:`SignalPartial` holds, for any set of bins, three tables:
 
 - ``values``: one row per (bin, entity, metric) with a value that merges by **sum** (churn
-  counts, full-feed peers, upstream routes) or by **maximum** (visibility: the best view);
-- ``reporters``: distinct (bin, entity, peer) triples, merged by set union, finalised into
-  ``all.peers_reporting``.
+  counts, full-feed peers) or by **maximum** (visibility metrics: the best view);
+- ``upstreams``: (bin, entity, upstream ASN) → full-feed routes through it, merged by sum;
+- ``reporters``: distinct (bin, entity, peer) triples, merged by set union.
 
 ``merge`` is associative and commutative with ``empty()`` as identity. Work split into
 (collector, bin-aligned time slice) tasks gives each bin to exactly one slice, so merging the
-slices reproduces the whole run exactly. ``finalize`` adds the derived metrics
-(``all.peers_reporting``, ``upstream.<asn>.share``, ``upstream.count``) and returns the long
-signal table (schema :data:`SIGNAL_SCHEMA`), sorted.
+slices reproduces the whole run exactly. ``finalize`` derives ``all.peers_reporting``,
+``upstream.<asn>.routes`` / ``.share`` and ``upstream.count`` and returns the long signal table
+(:data:`SIGNAL_SCHEMA`; string columns dictionary-encoded, rows in no particular order).
 """
 
 from __future__ import annotations
@@ -29,24 +29,36 @@ import pyarrow.compute as pc
 from outagewatch.signals.metrics import PEERS_REPORTING, UPSTREAM_COUNT
 
 TS = pa.timestamp("us", tz="UTC")
+STR = pa.dictionary(pa.int32(), pa.string())
 KEYS: Final = ("bin_start", "bin_seconds", "entity_type", "entity", "metric")
+ENTITY_KEYS: Final = KEYS[:4]
 
 SIGNAL_SCHEMA: Final = pa.schema(
     [
         ("bin_start", TS),
         ("bin_seconds", pa.int32()),
-        ("entity_type", pa.string()),
-        ("entity", pa.string()),
-        ("metric", pa.string()),
+        ("entity_type", STR),
+        ("entity", STR),
+        ("metric", STR),
         ("value", pa.float64()),
+    ]
+)
+UPSTREAM_SCHEMA: Final = pa.schema(
+    [
+        ("bin_start", TS),
+        ("bin_seconds", pa.int32()),
+        ("entity_type", STR),
+        ("entity", STR),
+        ("upstream", pa.uint32()),
+        ("routes", pa.float64()),
     ]
 )
 REPORTER_SCHEMA: Final = pa.schema(
     [
         ("bin_start", TS),
         ("bin_seconds", pa.int32()),
-        ("entity_type", pa.string()),
-        ("entity", pa.string()),
+        ("entity_type", STR),
+        ("entity", STR),
         ("peer", pa.uint64()),
     ]
 )
@@ -54,17 +66,20 @@ REPORTER_SCHEMA: Final = pa.schema(
 
 @dataclass(frozen=True, slots=True)
 class SignalPartial:
-    """Partial signals of some bins (picklable: two Arrow tables)."""
+    """Partial signals of some bins (picklable: three Arrow tables)."""
 
     values: pa.Table
+    upstreams: pa.Table
     reporters: pa.Table
 
     def __len__(self) -> int:
-        return int(self.values.num_rows + self.reporters.num_rows)
+        return int(self.values.num_rows + self.upstreams.num_rows + self.reporters.num_rows)
 
 
 def empty() -> SignalPartial:
-    return SignalPartial(SIGNAL_SCHEMA.empty_table(), REPORTER_SCHEMA.empty_table())
+    return SignalPartial(
+        SIGNAL_SCHEMA.empty_table(), UPSTREAM_SCHEMA.empty_table(), REPORTER_SCHEMA.empty_table()
+    )
 
 
 def add(partial: SignalPartial, other: SignalPartial) -> SignalPartial:
@@ -74,82 +89,109 @@ def add(partial: SignalPartial, other: SignalPartial) -> SignalPartial:
 
 def merge(a: SignalPartial, b: SignalPartial) -> SignalPartial:
     """Combine two partials: sums and maxima per key, union of reporters."""
-    if a.values.num_rows == 0 and a.reporters.num_rows == 0:
+    if len(a) == 0:
         return b
-    if b.values.num_rows == 0 and b.reporters.num_rows == 0:
+    if len(b) == 0:
         return a
-    return SignalPartial(_merge_values(a.values, b.values), _merge_reporters(a.reporters, b.reporters))
+    return SignalPartial(
+        _merge_values(a.values, b.values),
+        _grouped(a.upstreams, b.upstreams, UPSTREAM_SCHEMA, [*ENTITY_KEYS, "upstream"], [("routes", "sum")]),
+        _grouped(a.reporters, b.reporters, REPORTER_SCHEMA, REPORTER_SCHEMA.names, []),
+    )
 
 
 def merge_all(partials: Iterable[SignalPartial]) -> SignalPartial:
     return functools.reduce(merge, partials, empty())
 
 
+def _plain(table: pa.Table) -> pa.Table:
+    """Dictionary-encoded string columns → plain strings (for grouping across chunks)."""
+    schema = pa.schema([pa.field(f.name, pa.string()) if f.type == STR else f for f in table.schema])
+    return table.cast(schema)
+
+
+def _encoded(table: pa.Table, schema: pa.Schema) -> pa.Table:
+    cols = [
+        pc.dictionary_encode(table[f.name]).cast(STR) if f.type == STR else table[f.name].cast(f.type)
+        for f in schema
+    ]
+    return pa.table(cols, schema=schema)
+
+
+def _grouped(
+    a: pa.Table, b: pa.Table, schema: pa.Schema, keys: list[str], aggs: list[tuple[str, str]]
+) -> pa.Table:
+    out = _plain(pa.concat_tables([a, b])).group_by(keys).aggregate(aggs)
+    for col, fn in aggs:
+        out = out.rename_columns([col if c == f"{col}_{fn}" else c for c in out.column_names])
+    return _encoded(out.select(schema.names), schema)
+
+
 def _merge_values(a: pa.Table, b: pa.Table) -> pa.Table:
-    both = pa.concat_tables([a, b])
+    both = _plain(pa.concat_tables([a, b]))
     is_max = pc.match_substring(both["metric"], ".visible_")
     maxed = both.filter(is_max).group_by(list(KEYS)).aggregate([("value", "max")])
     summed = both.filter(pc.invert(is_max)).group_by(list(KEYS)).aggregate([("value", "sum")])
-    parts = [t.rename_columns([*KEYS, "value"]).select(SIGNAL_SCHEMA.names) for t in (maxed, summed)]
-    return pa.concat_tables(parts).cast(SIGNAL_SCHEMA)
-
-
-def _merge_reporters(a: pa.Table, b: pa.Table) -> pa.Table:
-    both = pa.concat_tables([a, b])
-    names = REPORTER_SCHEMA.names
-    return both.group_by(names).aggregate([]).select(names).cast(REPORTER_SCHEMA)
+    parts = [
+        t.rename_columns([c if not c.startswith("value") else "value" for c in t.column_names])
+        for t in (maxed, summed)
+    ]
+    return _encoded(pa.concat_tables([p.select(SIGNAL_SCHEMA.names) for p in parts]), SIGNAL_SCHEMA)
 
 
 def finalize(partial: SignalPartial) -> pa.Table:
-    """The long signal table: stored values plus peers reporting and upstream shares/counts."""
-    values = partial.values
-    parts = [values, _peers_reporting(partial.reporters), *_upstream_derived(values)]
-    out = pa.concat_tables([p.cast(SIGNAL_SCHEMA) for p in parts])
-    return out.sort_by([(k, "ascending") for k in KEYS])
+    """The long signal table: values plus peers reporting and upstream routes, shares, counts."""
+    parts = [partial.values, _peers_reporting(partial.reporters), *_upstream_rows(partial.upstreams)]
+    return pa.concat_tables([p.select(SIGNAL_SCHEMA.names).cast(SIGNAL_SCHEMA) for p in parts])
 
 
 def _peers_reporting(reporters: pa.Table) -> pa.Table:
-    keys = list(KEYS[:4])
-    counts = reporters.group_by(keys).aggregate([("peer", "count")])
-    n = counts.num_rows
-    return pa.table(
-        {
-            **{k: counts[k] for k in keys},
-            "metric": pa.array([PEERS_REPORTING] * n, pa.string()) if n else pa.array([], pa.string()),
-            "value": counts["peer_count"].cast(pa.float64()),
-        }
-    )
+    keys = list(ENTITY_KEYS)
+    counts = _plain(reporters).group_by(keys).aggregate([("peer", "count")])
+    return _with_metric(counts.select(keys), PEERS_REPORTING, counts["peer_count"])
 
 
-def _upstream_derived(values: pa.Table) -> list[pa.Table]:
-    routes = values.filter(
-        pc.and_(pc.starts_with(values["metric"], "upstream."), pc.ends_with(values["metric"], ".routes"))
-    )
-    keys = list(KEYS[:4])
-    totals = routes.group_by(keys).aggregate([("value", "sum"), ("value", "count")])
-    share_tab = routes.join(totals, keys=keys)
-    share = pc.divide(share_tab["value"], share_tab["value_sum"])
-    share_metric = pc.replace_substring_regex(share_tab["metric"], r"\.routes$", ".share")
-    shares = pa.table({**{k: share_tab[k] for k in keys}, "metric": share_metric, "value": share})
-    counts = _upstream_counts(values, totals)
-    return [shares, counts]
+def _with_metric(keys: pa.Table, metric: str | pa.Array, value: pa.ChunkedArray | pa.Array) -> pa.Table:
+    n = keys.num_rows
+    if isinstance(metric, str):
+        metric = pa.DictionaryArray.from_arrays(np.zeros(n, dtype=np.int32), pa.array([metric]))
+    return _encoded(keys.append_column("metric", metric).append_column("value", value), SIGNAL_SCHEMA)
 
 
-def _upstream_counts(values: pa.Table, totals: pa.Table) -> pa.Table:
-    """``upstream.count`` for every entity with visibility values (0 when no upstream is seen)."""
-    keys = list(KEYS[:4])
-    vis = values.filter(
-        pc.and_(
-            pc.match_substring(values["metric"], ".visible_prefixes.ff_any"),
-            pc.not_equal(values["entity_type"], "global"),
-        )
-    )
-    ents = pa.concat_tables([vis.select(keys), totals.select(keys)]).group_by(keys).aggregate([])
-    joined = ents.join(totals, keys=keys, join_type="left outer")
-    n = joined.num_rows
-    count = pc.fill_null(joined["value_count"], 0).cast(pa.float64())
-    metric = pa.array([UPSTREAM_COUNT] * n, pa.string()) if n else pa.array([], pa.string())
-    return pa.table({**{k: joined[k] for k in keys}, "metric": metric, "value": count})
+def _upstream_rows(ups: pa.Table) -> list[pa.Table]:
+    """``upstream.<asn>.routes`` / ``.share`` per (entity, upstream); ``upstream.count`` per entity."""
+    if ups.num_rows == 0:
+        return []
+    keys = list(ENTITY_KEYS)
+    plain = _plain(ups)
+    totals = plain.group_by(keys).aggregate([("routes", "sum"), ("routes", "count")])
+    joined = plain.join(totals, keys=keys)
+    asn = joined["upstream"].cast(pa.string())
+    routes_m = pc.binary_join_element_wise("upstream.", asn, ".routes", "")
+    share_m = pc.binary_join_element_wise("upstream.", asn, ".share", "")
+    share = pc.divide(joined["routes"], joined["routes_sum"])
+    base = joined.select(keys)
+    return [
+        _with_metric(base, routes_m, joined["routes"]),
+        _with_metric(base, share_m, share),
+        _with_metric(totals.select(keys), UPSTREAM_COUNT, totals["routes_count"].cast(pa.float64())),
+    ]
+
+
+def _const(n: int, text: str) -> pa.Array:
+    return pa.DictionaryArray.from_arrays(np.zeros(n, dtype=np.int32), pa.array([text], pa.string()))
+
+
+def _head(n: int, bin_start_us: int, bin_seconds: int, entity_type: str) -> dict[str, pa.Array]:
+    return {
+        "bin_start": pa.array(np.full(n, bin_start_us, dtype=np.int64)).cast(TS),
+        "bin_seconds": pa.array(np.full(n, bin_seconds, dtype=np.int32)),
+        "entity_type": _const(n, entity_type),
+    }
+
+
+def _dict(idx: npt.NDArray[np.generic], names: pa.Array) -> pa.Array:
+    return pa.DictionaryArray.from_arrays(np.asarray(idx, dtype=np.int32), names.cast(pa.string()))
 
 
 def block(
@@ -161,7 +203,7 @@ def block(
     values: npt.NDArray[np.float64],
     keep: npt.NDArray[np.bool_] | None = None,
 ) -> pa.Table:
-    """Rows for an entities × metrics value matrix (``values[e, m]``), optionally masked."""
+    """Value rows for an entities × metrics matrix (``values[e, m]``), optionally masked."""
     n_e, n_m = values.shape
     ent = np.repeat(np.arange(n_e, dtype=np.int32), n_m)
     met = np.tile(np.arange(n_m, dtype=np.int32), n_e)
@@ -169,19 +211,27 @@ def block(
     if keep is not None:
         sel = np.flatnonzero(keep.reshape(-1))
         ent, met, flat = ent[sel], met[sel], flat[sel]
-    n = len(flat)
-    return pa.table(
-        {
-            "bin_start": pa.array(np.full(n, bin_start_us, dtype=np.int64)).cast(TS),
-            "bin_seconds": pa.array(np.full(n, bin_seconds, dtype=np.int32)),
-            "entity_type": pa.DictionaryArray.from_arrays(
-                np.zeros(n, dtype=np.int32), pa.array([entity_type])
-            ).cast(pa.string()),
-            "entity": pa.DictionaryArray.from_arrays(ent, entities.cast(pa.string())).cast(pa.string()),
-            "metric": pa.DictionaryArray.from_arrays(met, pa.array(metrics, pa.string())).cast(pa.string()),
-            "value": pa.array(flat.astype(np.float64)),
-        }
-    )
+    cols = _head(len(flat), bin_start_us, bin_seconds, entity_type)
+    cols["entity"] = _dict(ent, entities)
+    cols["metric"] = _dict(met, pa.array(metrics, pa.string()))
+    cols["value"] = pa.array(flat.astype(np.float64))
+    return pa.table(cols, schema=SIGNAL_SCHEMA)
+
+
+def upstream_block(
+    bin_start_us: int,
+    bin_seconds: int,
+    entity_type: str,
+    entities: pa.Array,
+    entity_idx: npt.NDArray[np.generic],
+    upstream: npt.NDArray[np.uint32],
+    routes: npt.NDArray[np.generic],
+) -> pa.Table:
+    cols = _head(len(routes), bin_start_us, bin_seconds, entity_type)
+    cols["entity"] = _dict(entity_idx, entities)
+    cols["upstream"] = pa.array(np.asarray(upstream, dtype=np.uint32))
+    cols["routes"] = pa.array(np.asarray(routes, dtype=np.float64))
+    return pa.table(cols, schema=UPSTREAM_SCHEMA)
 
 
 def reporter_block(
@@ -193,18 +243,9 @@ def reporter_block(
     peer: npt.NDArray[np.uint64],
 ) -> pa.Table:
     """Distinct (entity, peer) reporter rows."""
-    key = np.unique(np.stack([entity_idx.astype(np.uint64), peer]), axis=1)
-    n = key.shape[1]
-    return pa.table(
-        {
-            "bin_start": pa.array(np.full(n, bin_start_us, dtype=np.int64)).cast(TS),
-            "bin_seconds": pa.array(np.full(n, bin_seconds, dtype=np.int32)),
-            "entity_type": pa.DictionaryArray.from_arrays(
-                np.zeros(n, dtype=np.int32), pa.array([entity_type])
-            ).cast(pa.string()),
-            "entity": pa.DictionaryArray.from_arrays(
-                key[0].astype(np.int32), entities.cast(pa.string())
-            ).cast(pa.string()),
-            "peer": pa.array(key[1], pa.uint64()),
-        }
-    )
+    peers, peer_idx = np.unique(peer, return_inverse=True)
+    key = np.unique(entity_idx.astype(np.int64) * len(peers) + peer_idx.reshape(-1))
+    cols = _head(len(key), bin_start_us, bin_seconds, entity_type)
+    cols["entity"] = _dict(key // len(peers), entities)
+    cols["peer"] = pa.array(peers[key % len(peers)], pa.uint64())
+    return pa.table(cols, schema=REPORTER_SCHEMA)

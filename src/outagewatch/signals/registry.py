@@ -119,3 +119,23 @@ class PeerTable:
         self.collector.append(collector)
         self.ip.append(ip)
         return self._ids[key]
+
+
+def prefix_texts(
+    afi: npt.NDArray[np.uint8], addr: npt.NDArray[np.uint8], plen: npt.NDArray[np.uint8]
+) -> list[str]:
+    """Text of many prefixes (IPv4 vectorised through Arrow; IPv6 through ipaddress)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    out: list[str] = [""] * len(afi)
+    v4 = np.flatnonzero(afi == 4)
+    if len(v4):
+        parts = [pa.array(addr[v4, i]).cast(pa.string()) for i in range(4)]
+        dotted = pc.binary_join_element_wise(*parts, ".")
+        text = pc.binary_join_element_wise(dotted, pa.array(plen[v4]).cast(pa.string()), "/")
+        for i, t in zip(v4.tolist(), text.to_pylist(), strict=True):
+            out[i] = str(t)
+    for i in np.flatnonzero(afi != 4).tolist():
+        out[i] = prefix_text(int(afi[i]), bytes(addr[i]), int(plen[i]))
+    return out

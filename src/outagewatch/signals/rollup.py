@@ -16,7 +16,15 @@ import pyarrow as pa
 
 from outagewatch.signals import metrics as M
 from outagewatch.signals.mapping import CountryIndex
-from outagewatch.signals.partial import SignalPartial, block, reporter_block
+from outagewatch.signals.partial import (
+    REPORTER_SCHEMA,
+    SIGNAL_SCHEMA,
+    UPSTREAM_SCHEMA,
+    SignalPartial,
+    block,
+    reporter_block,
+    upstream_block,
+)
 from outagewatch.signals.state import RoutingState, Updates
 from outagewatch.signals.visibility import Visibility
 
@@ -67,7 +75,7 @@ def visibility_partial(ctx: BinContext) -> list[pa.Table]:
     ci = ctx.countries
     n_c = len(ci.codes)
     c_names = pa.array(ci.codes, pa.string())
-    as_names = pa.array(ctx.known_as).cast(pa.string())
+    as_names = _as_names(ctx)
     as_idx = np.searchsorted(ctx.known_as, vis.pair_origin)
     as_ok = (vis.pair_origin != 0) & (as_idx < len(ctx.known_as))
     as_ok &= ctx.known_as[np.minimum(as_idx, max(len(ctx.known_as) - 1, 0))] == vis.pair_origin
@@ -147,7 +155,7 @@ def churn_partial(ctx: BinContext, upd: Updates) -> tuple[list[pa.Table], list[p
     a_ok = (upd.origin != 0) & (a_idx < len(ctx.known_as))
     a_ok &= ctx.known_as[np.minimum(a_idx, max(len(ctx.known_as) - 1, 0))] == upd.origin
     rows = np.flatnonzero(a_ok)
-    groups.append(("as", pa.array(ctx.known_as).cast(pa.string()), rows, a_idx[rows].astype(np.int64)))
+    groups.append(("as", _as_names(ctx), rows, a_idx[rows].astype(np.int64)))
     if len(ctx.watch):
         w_pos = {p: j for j, p in enumerate(ctx.watch.tolist())}
         hit = np.flatnonzero(np.isin(upd.prefix, ctx.watch))
@@ -195,7 +203,6 @@ def upstream_partial(ctx: BinContext) -> list[pa.Table]:
                 pid = pid[has_up[pid]]
                 np.add.at(w_acc[j], paths.up_id[pid], 1)
     out: list[pa.Table] = []
-    up_names = _up_metric_names(paths.up_asn)
     keep = has_up & (path_count > 0)
     keep[0] = False
     pids = np.flatnonzero(keep)
@@ -205,63 +212,37 @@ def upstream_partial(ctx: BinContext) -> list[pa.Table]:
         cnt = np.bincount(inv.reshape(-1), weights=path_count[pids].astype(np.float64))
         origin = (uk // (n_up + 1)).astype(np.uint32)
         a_idx = np.searchsorted(ctx.known_as, origin)
-        out.append(
-            _sparse(
-                ctx, "as", pa.array(ctx.known_as).cast(pa.string()), a_idx, up_names, uk % (n_up + 1), cnt
-            )
-        )
+        ups = paths.up_asn[uk % (n_up + 1)]
+        out.append(upstream_block(ctx.bin_start_us, ctx.bin_seconds, "as", _as_names(ctx), a_idx, ups, cnt))
     nz = np.flatnonzero(c_acc)
     if len(nz):
-        out.append(_sparse(ctx, "country", pa.array(ci.codes), nz // n_up, up_names, nz % n_up, c_acc[nz]))
+        ups = paths.up_asn[nz % n_up]
+        out.append(
+            upstream_block(
+                ctx.bin_start_us, ctx.bin_seconds, "country", pa.array(ci.codes), nz // n_up, ups, c_acc[nz]
+            )
+        )
     wr, wc = np.nonzero(w_acc)
     if len(wr):
-        out.append(_sparse(ctx, "prefix", pa.array(ctx.watch_text), wr, up_names, wc, w_acc[wr, wc]))
+        ups = paths.up_asn[wc]
+        out.append(
+            upstream_block(
+                ctx.bin_start_us, ctx.bin_seconds, "prefix", pa.array(ctx.watch_text), wr, ups, w_acc[wr, wc]
+            )
+        )
     return out
 
 
-def _up_metric_names(up_asn: npt.NDArray[np.uint32]) -> pa.Array:
-    import pyarrow.compute as pc
-
-    asn = pa.array(up_asn).cast(pa.string())
-    return pc.binary_join_element_wise("upstream.", asn, ".routes", "")
-
-
-def _sparse(
-    ctx: BinContext,
-    etype: str,
-    entities: pa.Array,
-    ent_idx: npt.NDArray[np.generic],
-    metrics: pa.Array,
-    met_idx: npt.NDArray[np.generic],
-    values: npt.NDArray[np.generic],
-) -> pa.Table:
-    n = len(values)
-    from outagewatch.signals.partial import TS
-
-    return pa.table(
-        {
-            "bin_start": pa.array(np.full(n, ctx.bin_start_us, dtype=np.int64)).cast(TS),
-            "bin_seconds": pa.array(np.full(n, ctx.bin_seconds, dtype=np.int32)),
-            "entity_type": pa.array(np.full(n, etype, dtype=object), pa.string())
-            if n < 2
-            else pa.DictionaryArray.from_arrays(np.zeros(n, np.int32), pa.array([etype])).cast(pa.string()),
-            "entity": pa.DictionaryArray.from_arrays(np.asarray(ent_idx, np.int32), entities).cast(
-                pa.string()
-            ),
-            "metric": pa.DictionaryArray.from_arrays(np.asarray(met_idx, np.int32), metrics).cast(
-                pa.string()
-            ),
-            "value": pa.array(np.asarray(values, dtype=np.float64)),
-        }
-    )
+def _as_names(ctx: BinContext) -> pa.Array:
+    return pa.array(ctx.known_as).cast(pa.string())
 
 
 def bin_partial(ctx: BinContext, upd: Updates) -> SignalPartial:
     """Every signal of one closed bin."""
-    from outagewatch.signals.partial import REPORTER_SCHEMA, SIGNAL_SCHEMA
-
     churn, reps = churn_partial(ctx, upd)
-    values = [*visibility_partial(ctx), *churn, *upstream_partial(ctx)]
-    v = pa.concat_tables([t.cast(SIGNAL_SCHEMA) for t in values]) if values else SIGNAL_SCHEMA.empty_table()
-    r = pa.concat_tables([t.cast(REPORTER_SCHEMA) for t in reps]) if reps else REPORTER_SCHEMA.empty_table()
-    return SignalPartial(v, r)
+    values = [*visibility_partial(ctx), *churn]
+    ups = upstream_partial(ctx)
+    v = pa.concat_tables(values) if values else SIGNAL_SCHEMA.empty_table()
+    u = pa.concat_tables(ups) if ups else UPSTREAM_SCHEMA.empty_table()
+    r = pa.concat_tables(reps) if reps else REPORTER_SCHEMA.empty_table()
+    return SignalPartial(v, u, r)

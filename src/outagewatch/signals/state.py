@@ -58,7 +58,7 @@ class RoutingState:
         asns = np.unique(self.origin_families >> np.uint64(3)).astype(np.uint32)
         return asns[asns != 0]
 
-    def _note_origins(self, path: npt.NDArray[np.uint32], prefix: I64) -> None:
+    def note_origins(self, path: npt.NDArray[np.uint32], prefix: I64) -> None:
         keys = self.paths.origin[path].astype(np.uint64) * np.uint64(8) + self.prefixes.afi[prefix]
         self.origin_families = np.union1d(self.origin_families, np.unique(keys)).astype(np.uint64)
 
@@ -109,7 +109,7 @@ class RoutingState:
         prefix, _ = self.prefixes.ids(cols.afi[rib], cols.prefix[rib], cols.prefix_len[rib])
         path = self.paths.intern(cols, rib)
         self.set_routes(peer, prefix, path)
-        self._note_origins(path, prefix)
+        self.note_origins(path, prefix)
 
     def apply(self, cols: Columns) -> Updates:
         """Apply one bin of elements (time-sorted) and classify its updates."""
@@ -122,7 +122,7 @@ class RoutingState:
         is_a = cols.kind[upd] == KIND_ANNOUNCE
         path = np.zeros(len(upd), dtype=np.uint32)
         path[is_a] = self.paths.intern(cols, upd[is_a])
-        self._note_origins(path[is_a], prefix[is_a])
+        self.note_origins(path[is_a], prefix[is_a])
         self.ensure_capacity()
         peer = peer_all[upd]
         epoch = _epochs(peer, upd, peer_all[down], down, len(cols))

@@ -1,0 +1,103 @@
+"""Bulk writes of an ingest run into the DuckDB store (Arrow in, ``INSERT OR REPLACE`` by key).
+
+Every table with a primary key is upserted, so re-ingesting the same files rewrites the same
+rows instead of duplicating them.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+_UPSERT_COLUMNS = {
+    "signals": ("bin_start", "bin_seconds", "entity_type", "entity", "metric", "value"),
+    "bins": ("bin_start", "bin_seconds", "complete", "elements", "note"),
+    "peers": (
+        "bin_start",
+        "bin_seconds",
+        "collector",
+        "peer_ip",
+        "peer_asn",
+        "afi",
+        "table_size",
+        "full_feed",
+    ),
+    "entities": ("entity_type", "entity", "name", "country"),
+    "entity_prefixes": ("entity_type", "entity", "prefix", "slash24"),
+    "inputs": ("source", "collector", "sha256", "bytes", "first_ts", "last_ts", "elements", "run_id"),
+}
+
+
+def upsert(con: duckdb.DuckDBPyConnection, table: str, data: pa.Table) -> int:
+    """Insert or replace ``data`` (columns named as in the table) into ``table``; returns rows."""
+    if data.num_rows == 0:
+        return 0
+    cols = _UPSERT_COLUMNS[table]
+    view = f"_ow_upsert_{table}"
+    con.register(view, data.select(list(cols)))
+    try:
+        names = ", ".join(f'"{c}"' for c in cols)
+        con.execute(f"INSERT OR REPLACE INTO {table} ({names}) SELECT {names} FROM {view}")
+    finally:
+        con.unregister(view)
+    return data.num_rows
+
+
+def insert(con: duckdb.DuckDBPyConnection, table: str, data: pa.Table) -> int:
+    """Plain bulk insert (tables without a primary key: problems)."""
+    if data.num_rows == 0:
+        return 0
+    view = f"_ow_insert_{table}"
+    con.register(view, data)
+    try:
+        names = ", ".join(f'"{c}"' for c in data.column_names)
+        con.execute(f"INSERT INTO {table} ({names}) SELECT {names} FROM {view}")
+    finally:
+        con.unregister(view)
+    return data.num_rows
+
+
+@dataclass(frozen=True, slots=True)
+class RunRecord:
+    run_id: str
+    command: str
+    started_at: datetime
+    finished_at: datetime
+    seconds: float
+    inputs: Sequence[str]
+    elements: int
+    problems: int
+    bins: int
+    status: str
+    details: dict[str, Any]
+
+
+def write_run(con: duckdb.DuckDBPyConnection, run: RunRecord) -> None:
+    con.execute(
+        "INSERT OR REPLACE INTO runs (run_id, command, started_at, finished_at, seconds, inputs, elements,"
+        " problems, bins, status, details) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            run.run_id,
+            run.command,
+            run.started_at,
+            run.finished_at,
+            run.seconds,
+            json.dumps(list(run.inputs)),
+            run.elements,
+            run.problems,
+            run.bins,
+            run.status,
+            json.dumps(run.details),
+        ],
+    )
+
+
+def ingested_digests(con: duckdb.DuckDBPyConnection, collector: str) -> set[str]:
+    rows = con.execute("SELECT sha256 FROM inputs WHERE collector = ?", [collector]).fetchall()
+    return {str(r[0]) for r in rows}

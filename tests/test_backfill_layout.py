@@ -31,6 +31,7 @@ from outagewatch.backfill.plan import (
     plan_from_files,
     plan_from_schedule,
     plan_window,
+    segment_tasks,
     slice_edges,
     slice_tasks,
 )
@@ -190,5 +191,16 @@ def test_slices_align_to_bins_and_start_from_the_latest_rib() -> None:
     assert [(x.start.hour, x.rib.start.hour) for x in tasks] == [(6, 0), (7, 0), (8, 8), (9, 8)]
     nine = tasks[-1]
     assert nine.updates[0].start == t("2022-02-06 08:00") and nine.updates[-1].start == t("2022-02-06 09:55")
-    for task in tasks:
-        assert all(u.end > task.rib.start and u.start < task.end for u in task.updates)
+    for task in tasks:  # from the RIB to the end of the plan (workers stop once past their end)
+        assert all(u.end > task.rib.start for u in task.updates)
+        assert task.updates[-1] == plan.collectors[0].updates[-1]
+
+
+def test_segments_start_at_rib_dumps() -> None:
+    plan = plan_window([RRC00, RV2], t("2022-02-06 06:00"), t("2022-02-06 17:00"))
+    segs = segment_tasks(plan, 300)
+    rrc = [(x.start.hour, x.end.hour, x.rib.start.hour) for x in segs if x.collector == "rrc00"]
+    assert rrc == [(6, 8, 0), (8, 16, 8), (16, 17, 16)]
+    rv = [x for x in segs if x.collector == "route-views2"]
+    assert [x.start.hour for x in rv] == [6, 8, 10, 12, 14, 16]
+    assert all(x.rib.start == x.start for x in rv)

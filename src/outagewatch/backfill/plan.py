@@ -68,6 +68,7 @@ class SliceTask:
     end: datetime
     rib: ArchiveFile
     updates: tuple[ArchiveFile, ...] = field(default=())
+    """Update files from the RIB on, in time order; read until the engine is past ``end``."""
 
     @property
     def files(self) -> tuple[ArchiveFile, ...]:
@@ -172,13 +173,45 @@ def slice_edges(start: datetime, end: datetime, slice_seconds: int, bin_seconds:
     return edges
 
 
+def _updates_from(cp: CollectorPlan, rib: ArchiveFile) -> tuple[ArchiveFile, ...]:
+    """Update files after ``rib``, to the end of the plan: a task reads on until its engine has
+    moved past the slice end, because a file stamped after the end can still hold late elements
+    that a continuous run bins into the slice's last bin."""
+    return tuple(u for u in cp.updates if u.end > rib.start)
+
+
+def _rib_edges(cp: CollectorPlan, plan: Plan, step: timedelta) -> list[datetime]:
+    """RIB dump times inside the window, rounded down to a bin edge: no task straddles a RIB."""
+    return sorted(
+        {floor_to(r.start, step) for r in cp.ribs if plan.start < r.start < plan.end} - {plan.start}
+    )
+
+
+def _tasks(cp: CollectorPlan, edges: Sequence[datetime]) -> list[SliceTask]:
+    out: list[SliceTask] = []
+    for lo, hi in itertools.pairwise(sorted(set(edges))):
+        rib = [r for r in cp.ribs if r.start <= lo][-1]
+        out.append(SliceTask(cp.collector, lo, hi, rib, _updates_from(cp, rib)))
+    return out
+
+
 def slice_tasks(plan: Plan, slice_seconds: int, bin_seconds: int) -> list[SliceTask]:
-    """(collector, slice) tasks; each starts from the latest RIB at or before its start."""
+    """(collector, slice) tasks at multiples of ``slice_seconds`` and at RIB dumps; each starts from
+    the latest RIB at or before its start and lists the update files from that RIB on (the worker
+    stops reading once it is past the slice end)."""
     edges = slice_edges(plan.start, plan.end, slice_seconds, bin_seconds)
-    tasks: list[SliceTask] = []
-    for cp in plan.collectors:
-        for lo, hi in itertools.pairwise(edges):
-            rib = [r for r in cp.ribs if r.start <= lo][-1]
-            ups = tuple(u for u in cp.updates if u.end > rib.start and u.start < hi)
-            tasks.append(SliceTask(cp.collector, lo, hi, rib, ups))
-    return tasks
+    step = timedelta(seconds=bin_seconds)
+    return [t for cp in plan.collectors for t in _tasks(cp, [*edges, *_rib_edges(cp, plan, step)])]
+
+
+def segment_tasks(plan: Plan, bin_seconds: int) -> list[SliceTask]:
+    """One task per (collector, stretch between RIB dumps): the plan run as the local engine does.
+
+    Each segment starts at the window start or at a RIB dump (rounded down to a bin edge) and
+    runs to the next one, so every task starts exactly from its RIB; slices of any length give
+    the same bins (see :func:`slice_tasks`).
+    """
+    step = timedelta(seconds=bin_seconds)
+    return [
+        t for cp in plan.collectors for t in _tasks(cp, [plan.start, *_rib_edges(cp, plan, step), plan.end])
+    ]

@@ -95,7 +95,7 @@ def backfill(
         raise typer.Exit(2)
     if download_only:
         return
-    from outagewatch.engine.dask_runner import RunOptions, run_plan
+    from outagewatch.backfill.process import RunOptions, run_plan
 
     run = RunOptions(
         db=db,
@@ -106,8 +106,8 @@ def backfill(
         workers=workers,
         progress=sys.stderr.isatty(),
     )
-    summary = run_plan(usable, fetched.local, run)
-    typer.echo(summary.describe())
+    outcome = run_plan(usable, fetched.local, run)
+    typer.echo(outcome.describe(country))
 
 
 def register(app: typer.Typer) -> None:

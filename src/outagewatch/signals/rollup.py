@@ -45,6 +45,16 @@ class BinContext:
     n_ff: dict[int, int]
 
 
+def find_sorted(
+    table: npt.NDArray[np.generic], values: npt.NDArray[np.generic]
+) -> tuple[I64, npt.NDArray[np.bool_]]:
+    """Positions of ``values`` in the sorted ``table`` and whether each is present."""
+    if len(table) == 0:
+        return np.zeros(len(values), dtype=np.int64), np.zeros(len(values), dtype=bool)
+    pos = np.minimum(np.searchsorted(table, values), len(table) - 1).astype(np.int64)
+    return pos, table[pos] == values
+
+
 def unit_weight(afi: npt.NDArray[np.uint8], plen: npt.NDArray[np.uint8]) -> F64:
     """/24-equivalents (IPv4) or /48-equivalents (IPv6) of whole prefixes."""
     unit = np.where(afi == 4, 24, 48).astype(np.float64)
@@ -76,9 +86,7 @@ def visibility_partial(ctx: BinContext) -> list[pa.Table]:
     n_c = len(ci.codes)
     c_names = pa.array(ci.codes, pa.string())
     as_names = _as_names(ctx)
-    as_idx = np.searchsorted(ctx.known_as, vis.pair_origin)
-    as_ok = (vis.pair_origin != 0) & (as_idx < len(ctx.known_as))
-    as_ok &= ctx.known_as[np.minimum(as_idx, max(len(ctx.known_as) - 1, 0))] == vis.pair_origin
+    as_idx, as_ok = find_sorted(ctx.known_as, vis.pair_origin)
     for afi in (4, 6):
         names = list(M.visibility_metrics(afi))
         sel = ci.prefix[pfx.afi[ci.prefix] == afi] if len(ci.prefix) else ci.prefix
@@ -134,8 +142,7 @@ def _as_family(st: RoutingState, known_as: npt.NDArray[np.uint32], afi: int) -> 
     """Known origin ASes that have originated ≥ 1 prefix of the family (by any peer, ever)."""
     fam = st.origin_families
     keys = known_as.astype(np.uint64) * np.uint64(8) + np.uint64(afi)
-    pos = np.minimum(np.searchsorted(fam, keys), max(len(fam) - 1, 0))
-    return (fam[pos] == keys) if len(fam) else np.zeros(len(known_as), dtype=bool)
+    return find_sorted(fam, keys)[1]
 
 
 def churn_partial(ctx: BinContext, upd: Updates) -> tuple[list[pa.Table], list[pa.Table]]:
@@ -151,9 +158,7 @@ def churn_partial(ctx: BinContext, upd: Updates) -> tuple[list[pa.Table], list[p
     groups = [("global", pa.array([M.GLOBAL_ENTITY]), np.arange(len(upd)), np.zeros(len(upd), np.int64))]
     owner, cc = ctx.countries.explode(upd.prefix)
     groups.append(("country", pa.array(ctx.countries.codes, pa.string()), owner, cc))
-    a_idx = np.searchsorted(ctx.known_as, upd.origin)
-    a_ok = (upd.origin != 0) & (a_idx < len(ctx.known_as))
-    a_ok &= ctx.known_as[np.minimum(a_idx, max(len(ctx.known_as) - 1, 0))] == upd.origin
+    a_idx, a_ok = find_sorted(ctx.known_as, upd.origin)
     rows = np.flatnonzero(a_ok)
     groups.append(("as", _as_names(ctx), rows, a_idx[rows].astype(np.int64)))
     if len(ctx.watch):

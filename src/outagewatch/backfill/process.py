@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -49,6 +49,8 @@ class RunOptions:
     progress: bool = False
     watch: tuple[str, ...] = ()
     mapper_factory: Callable[[], Any] | None = None
+    reader: Callable[[str, str], Iterable[pa.RecordBatch]] | None = None
+    """``(path, collector) → batches``; ``None``: the MRT reader."""
 
 
 @dataclass(slots=True)
@@ -123,7 +125,9 @@ def _wanted(signals: pa.Table) -> set[str]:
 def compute(plan: Plan, local: Mapping[str, Path], opts: RunOptions, client: Any | None = None) -> Outcome:
     """Run the plan (on ``client`` when given, else locally) and detect; nothing is stored."""
     t0 = time.perf_counter()
-    cfg = SliceConfig(bin_seconds=opts.bin_seconds, watch=opts.watch, mapper_factory=opts.mapper_factory)
+    cfg = SliceConfig(
+        bin_seconds=opts.bin_seconds, watch=opts.watch, mapper_factory=opts.mapper_factory, reader=opts.reader
+    )
     if client is None:
         paths = {k: str(v) for k, v in local.items()}
         result, mode = map_fold_local(segment_tasks(plan, opts.bin_seconds), paths, cfg), "local"

@@ -208,15 +208,17 @@ def fold_tree(items: Sequence[T], merge: Callable[[T, T], T], empty: T) -> T:
     return level[0]
 
 
+def _task_paths(task: SliceTask, paths: Mapping[str, str]) -> dict[str, str]:
+    return {f.path: paths[f.path] for f in task.files}
+
+
 def map_fold_dask(
     client: Any, tasks: Sequence[SliceTask], paths: Mapping[str, str], cfg: SliceConfig
 ) -> SliceResult:
     """``map(slice_partial)`` on the cluster, then the same pairwise tree of merges there."""
     if not tasks:
         return empty_result()
-    paths_f = client.scatter(dict(paths), broadcast=True)
-    cfg_f = client.scatter(cfg, broadcast=True)
-    level = [client.submit(slice_partial, t, paths_f, cfg_f, pure=False) for t in tasks]
+    level = [client.submit(slice_partial, t, _task_paths(t, paths), cfg, pure=False) for t in tasks]
     while len(level) > 1:
         nxt = [
             client.submit(merge_results, level[i], level[i + 1], pure=False)

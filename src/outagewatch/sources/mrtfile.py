@@ -1,0 +1,278 @@
+"""``read_mrt``: stream an MRT file (plain, gzip or bzip2) as element record batches.
+
+Memory stays bounded whatever the file size: the decompressed stream is read in chunks
+(8 MiB by default), complete records are decoded by the compiled decoder and a record
+that spans two chunks is carried over. Damaged input becomes :class:`Problem` values
+beside the good elements; ``on_problem`` picks what else happens:
+
+* ``"ignore"``: only collect them in ``reader.problems``;
+* ``"warn"`` (default): also ``warnings.warn`` each one (the first 100 per input, then one
+  summary warning);
+* ``"fail"``: raise :class:`MrtError` at the first problem.
+
+Unusable inputs (missing, unreadable, empty, not MRT at all) always raise ``MrtError``
+with one line naming the file.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass
+from queue import Queue
+from types import TracebackType
+from typing import TYPE_CHECKING, BinaryIO, Final
+
+import pyarrow as pa
+
+from outagewatch.model.element import ELEMENT_SCHEMA
+from outagewatch.model.problem import MrtError, Problem, ProblemPolicy
+from outagewatch.parse.mrt import MrtDecoder
+from outagewatch.sources.compressed import CorruptInput, InputStream, TruncatedInput, open_input
+
+if TYPE_CHECKING:
+    import polars as pl
+
+CHUNK_SIZE: Final = 8 << 20
+MAX_WARNINGS: Final = 100
+MAX_KEPT_PROBLEMS: Final = 100_000
+# MRT types (RFC 6396 and the deprecated ones) a file may start with
+_MRT_TYPES: Final = frozenset({0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 16, 17, 32, 33, 48, 49})
+
+Source = str | os.PathLike[str] | BinaryIO
+
+
+class MrtProblemWarning(UserWarning):
+    """Category of the warnings issued with ``on_problem="warn"``."""
+
+
+@dataclass
+class ReaderStats:
+    """What a reader has done so far."""
+
+    codec: str = ""
+    bytes: int = 0
+    records: int = 0
+    elements: int = 0
+    batches: int = 0
+    problems: int = 0
+
+
+def _check_mrt(name: str, head: bytes) -> None:
+    """Raise MrtError when the first bytes cannot be an MRT record header."""
+    if len(head) < 12:
+        raise MrtError(f"{name}: not an MRT file ({len(head)} bytes, shorter than one record header)")
+    mrt_type = int.from_bytes(head[4:6], "big")
+    length = int.from_bytes(head[8:12], "big")
+    if mrt_type not in _MRT_TYPES or length > 64 << 20:
+        raise MrtError(f"{name}: not an MRT file (first record header has type {mrt_type}, length {length})")
+
+
+class MrtReader:
+    """Iterable of element record batches from one MRT input; see :func:`read_mrt`."""
+
+    def __init__(
+        self,
+        source: Source,
+        *,
+        collector: str = "",
+        batch_size: int = 65536,
+        on_problem: ProblemPolicy = "warn",
+        chunk_size: int = CHUNK_SIZE,
+        prefetch: bool = True,
+    ) -> None:
+        if on_problem not in ("ignore", "warn", "fail"):
+            raise ValueError(f"on_problem must be 'ignore', 'warn' or 'fail', not {on_problem!r}")
+        self._stream: InputStream = open_input(source)
+        self.name = self._stream.name
+        self.collector = collector
+        self.on_problem: ProblemPolicy = on_problem
+        self.problems: list[Problem] = []
+        self.stats = ReaderStats(codec=self._stream.codec)
+        self._chunk_size = max(int(chunk_size), 1 << 16)
+        self._prefetch = prefetch
+        self._decoder = MrtDecoder(source=self.name, collector=collector, batch_size=batch_size)
+        self._warned = 0
+        self._started = False
+        try:
+            self._head, self._head_problem = self._read_chunk()
+        except MrtError:
+            self._stream.close()
+            raise
+        if self._head_problem is None or len(self._head) >= 12:
+            try:
+                _check_mrt(self.name, self._head)
+            except MrtError:
+                self._stream.close()
+                raise
+
+    # -- problems -----------------------------------------------------------------------
+    def _report(self, problems: list[Problem]) -> None:
+        for problem in problems:
+            self.stats.problems += 1
+            if len(self.problems) < MAX_KEPT_PROBLEMS:
+                self.problems.append(problem)
+            if self.on_problem == "fail":
+                raise MrtError(str(problem), problem)
+            if self.on_problem == "warn":
+                self._warned += 1
+                if self._warned <= MAX_WARNINGS:
+                    warnings.warn(str(problem), MrtProblemWarning, stacklevel=3)
+
+    # -- reading ------------------------------------------------------------------------
+    def _read_chunk(self) -> tuple[bytes, Problem | None]:
+        """The next decompressed chunk; b"" at the end, with a problem when the stream is damaged."""
+        try:
+            return self._stream.read(self._chunk_size), None
+        except TruncatedInput as exc:
+            cause = f"truncated {self._stream.codec} stream: input ends here"
+            return b"", Problem(self.name, exc.offset, -1, 0, 0, cause)
+        except CorruptInput as exc:
+            return b"", Problem(self.name, exc.offset, -1, 0, 0, f"corrupt {self._stream.codec} data: {exc}")
+
+    def _chunks(self) -> Iterator[bytes | Problem]:
+        """Decompressed chunks, read ahead in a thread so decompression overlaps decoding.
+
+        Ends with b"", preceded by a Problem when the stream was damaged."""
+        yield self._head
+        self._head = b""
+        if self._head_problem is not None:
+            yield self._head_problem
+            yield b""
+            return
+        if not self._prefetch:
+            while True:
+                chunk, problem = self._read_chunk()
+                if problem is not None:
+                    yield problem
+                yield chunk
+                if not chunk:
+                    return
+        queue: Queue[bytes | Problem | BaseException] = Queue(maxsize=2)
+
+        def pump() -> None:
+            try:
+                while True:
+                    chunk, problem = self._read_chunk()
+                    if problem is not None:
+                        queue.put(problem)
+                    queue.put(chunk)
+                    if not chunk:
+                        return
+            except BaseException as exc:  # handed to the consumer, raised there
+                queue.put(exc)
+
+        thread = threading.Thread(target=pump, name=f"mrt-read:{self.name}", daemon=True)
+        thread.start()
+        while True:
+            item = queue.get()
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+            if isinstance(item, bytes) and not item:
+                break
+        thread.join()
+
+    def __iter__(self) -> Iterator[pa.RecordBatch]:
+        if self._started:
+            raise MrtError(f"{self.name}: a reader can be iterated only once")
+        self._started = True
+        try:
+            yield from self._batches()
+        finally:
+            self.close()
+        if self._warned > MAX_WARNINGS:
+            warnings.warn(
+                f"{self.name}: {self._warned - MAX_WARNINGS} further problems not shown "
+                "(see reader.problems)",
+                MrtProblemWarning,
+                stacklevel=2,
+            )
+
+    def _batches(self) -> Iterator[pa.RecordBatch]:
+        carry = b""
+        dec = self._decoder
+        chunks = self._chunks()
+        final = False
+        stream_problems: list[Problem] = []
+        while not final:
+            item = next(chunks, b"")
+            if isinstance(item, Problem):
+                stream_problems.append(item)  # reported after the bytes before it are decoded
+                continue
+            chunk = item
+            final = not chunk
+            buf = carry + chunk if carry else chunk
+            self.stats.bytes += len(chunk)
+            view = memoryview(buf)
+            pos = 0
+            while True:
+                batch, used, problems = dec.feed_one(view[pos:], final)
+                pos += used
+                self._report(problems)
+                if batch is None:
+                    break
+                self.stats.elements += batch.num_rows
+                self.stats.batches += 1
+                yield batch
+                if batch.num_rows < dec.batch_size:
+                    break
+            carry = bytes(view[pos:]) if pos < len(buf) else b""
+            view.release()
+            self.stats.records = dec.record_index
+        self._report(stream_problems)
+
+    # -- conveniences ---------------------------------------------------------------------
+    def read_all(self) -> pa.Table:
+        """All remaining elements as one table with ELEMENT_SCHEMA."""
+        return pa.Table.from_batches(list(self), schema=ELEMENT_SCHEMA)
+
+    def to_polars(self) -> pl.DataFrame:
+        """All elements as a Polars DataFrame (built from Arrow, no per-row conversion)."""
+        import polars as pl
+
+        frame = pl.from_arrow(self.read_all())
+        assert isinstance(frame, pl.DataFrame)
+        return frame
+
+    def close(self) -> None:
+        """Close the input (also done when iteration ends)."""
+        self._stream.close()
+
+    def __enter__(self) -> MrtReader:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+
+def read_mrt(
+    source: Source,
+    *,
+    collector: str = "",
+    batch_size: int = 65536,
+    on_problem: ProblemPolicy = "warn",
+    chunk_size: int = CHUNK_SIZE,
+) -> MrtReader:
+    """Open an MRT file (path or binary file object; plain, gzip or bzip2 by magic bytes).
+
+    Returns an iterable reader of ``pyarrow.RecordBatch`` es with exactly
+    :data:`~outagewatch.model.element.ELEMENT_SCHEMA`, of about ``batch_size`` rows each.
+    ``reader.problems`` lists damaged-input :class:`Problem` s, ``reader.stats`` counts
+    bytes, records and elements. Raises :class:`MrtError` for unusable inputs.
+    """
+    return MrtReader(
+        source, collector=collector, batch_size=batch_size, on_problem=on_problem, chunk_size=chunk_size
+    )
+
+
+def read_mrt_table(source: Source, **kwargs: object) -> pa.Table:
+    """The whole input as one Arrow table (see :func:`read_mrt` for the keywords)."""
+    return read_mrt(source, **kwargs).read_all()  # type: ignore[arg-type]
+
+
+__all__ = ["MrtProblemWarning", "MrtReader", "ReaderStats", "read_mrt", "read_mrt_table"]

@@ -111,17 +111,15 @@ def _outage_state(d: dict[str, Any]) -> outage.OutageState:
 
 def _instability_state(d: dict[str, Any]) -> instability.InstabilityState:
     op = d["open"]
-    return instability.InstabilityState(
-        recent=tuple(tuple(r) for r in d["recent"]),  # type: ignore[misc]
-        prefixes=d["prefixes"],
-        hour_sum=d["hour_sum"],
-        hour_bins=d["hour_bins"],
-        hourly=tuple(d["hourly"]),
-        baseline=Window(tuple(d["baseline"]["values"])),
-        above=tuple(d["above"]),
-        last_bin=d["last_bin"],
-        open=None if op is None else instability.OpenInstability(**op),
-    )
+    fields = {
+        **d,
+        "recent": tuple(tuple(r) for r in d["recent"]),
+        "hourly": tuple(d["hourly"]),
+        "baseline": Window(tuple(d["baseline"]["values"])),
+        "above": tuple(d["above"]),
+        "open": None if op is None else instability.OpenInstability(**op),
+    }
+    return instability.InstabilityState(**fields)
 
 
 __all__ = ["DEFAULT_PARAMS", "Params", "State", "fold", "initial", "state_from_json", "state_to_json", "step"]

@@ -13,7 +13,8 @@ Method (defaults in :class:`InstabilityParams`, documented in docs/detection.md)
 * it closes when the level stays < ``ratio_close`` × baseline for ``close_bins`` bins (end = the
   first of them); the baseline is frozen while it is open;
 * trend: Mann-Kendall + Theil-Sen over the hourly levels of the last 6 … 48 hours
-  (:func:`outagewatch.detect.trend.increasing_hours`): "increasing for 24 h".
+  (:func:`outagewatch.detect.trend.increasing_hours`), capped at the number of consecutive
+  hours whose level exceeded ``elevated_ratio`` × baseline: "increasing for 24 h".
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ class InstabilityParams:
     k_bins: int = 3
     close_bins: int = 12
     severity_cuts: tuple[float, float, float] = (5.0, 10.0, 30.0)
+    elevated_ratio: float = 1.2
 
 
 @dataclass(frozen=True)
@@ -70,6 +72,7 @@ class InstabilityState:
     above: tuple[int, ...] = ()
     last_bin: int | None = None
     open: OpenInstability | None = None
+    elevated_hours: int = 0
 
 
 def _baseline(state: InstabilityState, p: InstabilityParams) -> float:
@@ -83,10 +86,12 @@ def _advance(state: InstabilityState, point: Point, p: InstabilityParams) -> Ins
     prefixes = visible if visible > 0 else state.prefixes
     recent = (*state.recent[-(p.hour_bins - 1) :], (point.bin_start, ups, wd, pc))
     hour_sum, hour_bins = state.hour_sum + ups, state.hour_bins + 1
-    hourly, baseline = state.hourly, state.baseline
+    hourly, baseline, elevated = state.hourly, state.baseline, state.elevated_hours
     if hour_bins >= p.hour_bins:
         level = hour_sum / max(prefixes, 1.0)
         hourly = (*hourly[-(p.trend_hours - 1) :], level)
+        ref = state.open.baseline if state.open is not None else _baseline(state, p)
+        elevated = elevated + 1 if level > p.elevated_ratio * ref else 0
         if state.open is None:
             baseline = baseline.push(level, p.baseline_hours)
         hour_sum, hour_bins = 0.0, 0
@@ -99,7 +104,15 @@ def _advance(state: InstabilityState, point: Point, p: InstabilityParams) -> Ins
         hourly=hourly,
         baseline=baseline,
         last_bin=point.bin_start,
+        elevated_hours=elevated,
     )
+
+
+def _trend(state: InstabilityState) -> tuple[int, float]:
+    """(hours of significant increase, capped at the elevated hours; Mann-Kendall z)."""
+    trend = increasing_hours(state.hourly)
+    hours = min(trend.hours, state.elevated_hours)
+    return hours, trend.z if hours else 0.0
 
 
 def step(
@@ -123,9 +136,9 @@ def step(
     above = (*state.above, point.bin_start)
     if len(above) < p.k_bins:
         return replace(state, above=above), []
-    trend = increasing_hours(state.hourly)
+    hours, z = _trend(state)
     ev = OpenInstability(
-        above[0], base, level / base, level, severity_of(level / base, p.severity_cuts), trend.hours, trend.z
+        above[0], base, level / base, level, severity_of(level / base, p.severity_cuts), hours, z
     )
     ev = _totals(ev, state)
     state = replace(state, above=(), open=ev)
@@ -155,13 +168,13 @@ def _step_open(
             return replace(state, open=None, above=()), [event]
         return replace(state, open=ev), []
     ev = _totals(replace(ev, quiet_since=None, quiet_bins=0), state)
-    trend = increasing_hours(state.hourly) if state.hour_bins == 0 else None
+    trend = _trend(state) if state.hour_bins == 0 else None
     new = replace(
         ev,
         peak_ratio=max(ev.peak_ratio, ratio),
         peak_level=max(ev.peak_level, level),
-        trend_hours=max(ev.trend_hours, trend.hours) if trend else ev.trend_hours,
-        trend_z=max(ev.trend_z, trend.z) if trend else ev.trend_z,
+        trend_hours=max(ev.trend_hours, trend[0]) if trend else ev.trend_hours,
+        trend_z=max(ev.trend_z, trend[1]) if trend else ev.trend_z,
     )
     new = replace(new, severity=severity_of(new.peak_ratio, p.severity_cuts))
     state = replace(state, open=new)

@@ -109,7 +109,8 @@ def _story(et: str, e: str, shown: list[Event], every: list[Event], names: Names
 def _span(ev: Event, ref: int, open_word: str, closed_word: str) -> str:
     if ev.end is None or ev.end > ref:
         return f"{open_word} since {clock(ev.start, ref)} ({duration(max(0, ref - ev.start))} so far)"
-    return f"{closed_word} from {clock(ev.start, ref)} to {clock(ev.end, ev.start)} ({duration(ev.end - ev.start)})"
+    span = f"from {clock(ev.start, ref)} to {clock(ev.end, ev.start)}"
+    return f"{closed_word} {span} ({duration(ev.end - ev.start)})"
 
 
 def _med(evidence: dict[str, Any], metric: str) -> float:

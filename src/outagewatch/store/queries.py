@@ -68,4 +68,4 @@ def read_signals(
         + " AND ".join(where)
         + " ORDER BY bin_start, metric"
     )
-    return con.execute(sql, params).fetch_arrow_table()
+    return con.sql(sql, params=params).to_arrow_table()

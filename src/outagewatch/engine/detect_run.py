@@ -1,0 +1,243 @@
+"""Detection over the store: read bins and signals, run the detectors per entity, upsert events.
+
+The shell around :mod:`outagewatch.detect`: the detectors themselves are pure. Events are keyed
+by their deterministic id, so running detection twice over the same signals rewrites the same
+rows. Reading events and names back (for ``outagewatch report``) lives here too.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+import pycountry
+
+from outagewatch.detect import DEFAULT_PARAMS, Event, Params, dense_points, fold, initial, latest
+from outagewatch.detect.point import DETECTOR_METRICS, FULL_FEED_V4, FULL_FEED_V6
+
+HISTORY_SECONDS = 7 * 86400
+"""Signals read before ``--from`` so that baselines are warm when the window starts."""
+ENTITY_TYPES = ("country", "as", "prefix")
+
+
+@dataclass
+class DetectSummary:
+    """What one detection run did."""
+
+    events: list[Event] = field(default_factory=list)
+    entities: int = 0
+    bins: int = 0
+    seconds: float = 0.0
+
+
+def _ts(dt: datetime | None) -> int | None:
+    return None if dt is None else int(dt.timestamp())
+
+
+def _dt(epoch: int) -> datetime:
+    return datetime.fromtimestamp(epoch, UTC)
+
+
+def bin_grid(
+    con: duckdb.DuckDBPyConnection, bin_seconds: int, lo: int | None, hi: int | None
+) -> list[tuple[int, bool]]:
+    """Every bin from the first to the last stored one (within ``lo``..``hi``), with its
+    completeness; bins missing from the ``bins`` table are gaps (incomplete)."""
+    rows = con.execute(
+        "SELECT epoch(bin_start)::BIGINT, complete FROM bins WHERE bin_seconds = ? ORDER BY bin_start",
+        [bin_seconds],
+    ).fetchall()
+    have = {int(t): bool(c) for t, c in rows if (lo is None or t >= lo) and (hi is None or t < hi)}
+    if not have:
+        return []
+    first, last = min(have), max(have)
+    return [(t, have.get(t, False)) for t in range(first, last + bin_seconds, bin_seconds)]
+
+
+def _signal_rows(
+    con: duckdb.DuckDBPyConnection, bin_seconds: int, lo: int, hi: int, types: Sequence[str]
+) -> pa.Table:
+    metrics = ", ".join(f"'{m}'" for m in (*DETECTOR_METRICS, FULL_FEED_V4, FULL_FEED_V6))
+    kinds = ", ".join(f"'{t}'" for t in (*types, "global"))
+    sql = f"""
+        SELECT entity_type, entity, epoch(bin_start)::BIGINT AS t, metric, value FROM signals
+        WHERE bin_seconds = ? AND bin_start >= ? AND bin_start <= ? AND entity_type IN ({kinds})
+          AND (metric IN ({metrics}) OR (metric LIKE 'upstream.%' AND metric LIKE '%.share'))
+        ORDER BY entity_type, entity, t
+    """
+    return con.execute(sql, [bin_seconds, _dt(lo), _dt(hi)]).to_arrow_table()
+
+
+def _by_entity(table: pa.Table) -> dict[tuple[str, str], list[tuple[int, str, float]]]:
+    out: dict[tuple[str, str], list[tuple[int, str, float]]] = {}
+    cols = [table.column(c).to_pylist() for c in ("entity_type", "entity", "t", "metric", "value")]
+    for et, e, t, m, v in zip(*cols, strict=True):
+        out.setdefault((et, e), []).append((int(t), m, float(v)))
+    return out
+
+
+def detect_store(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    bin_seconds: int = 300,
+    params: Params = DEFAULT_PARAMS,
+    entity_types: Sequence[str] = ENTITY_TYPES,
+    write: bool = True,
+) -> DetectSummary:
+    """Run every detector over the stored signals; upsert (and return) the events that overlap
+    ``start``..``end`` (UTC; both optional)."""
+    t0 = time.perf_counter()
+    lo, hi = _ts(start), _ts(end)
+    grid = bin_grid(con, bin_seconds, None if lo is None else lo - HISTORY_SECONDS, hi)
+    summary = DetectSummary(bins=len(grid))
+    if not grid:
+        return summary
+    series = _by_entity(_signal_rows(con, bin_seconds, grid[0][0], grid[-1][0], entity_types))
+    global_rows = series.pop(("global", "all"), [])
+    global_ok = {t: v > 0 for t, m, v in global_rows if m in (FULL_FEED_V4, FULL_FEED_V6) and v > 0}
+    for t, _, _ in global_rows:
+        global_ok.setdefault(t, False)
+    events: list[Event] = []
+    for (et, e), rows in sorted(series.items()):
+        _, emitted = fold(dense_points(grid, bin_seconds, rows, global_ok), initial(et, e), params)
+        events.extend(emitted)
+    summary.entities = len(series)
+    summary.events = [
+        ev
+        for ev in latest(events)
+        if (hi is None or ev.start < hi) and (lo is None or ev.end is None or ev.end >= lo)
+    ]
+    summary.events = [_with_peers(con, ev, bin_seconds) for ev in summary.events]
+    if write:
+        upsert_events(con, summary.events)
+    summary.seconds = time.perf_counter() - t0
+    return summary
+
+
+def _with_peers(con: duckdb.DuckDBPyConnection, ev: Event, bin_seconds: int) -> Event:
+    """Outages: add the full-feed peers of the bin before the start (the peers that saw it go)."""
+    if ev.kind != "outage":
+        return ev
+    rows = con.execute(
+        "SELECT collector, peer_ip, peer_asn FROM peers WHERE bin_seconds = ? AND full_feed"
+        " AND bin_start = (SELECT max(bin_start) FROM peers WHERE bin_seconds = ? AND bin_start < ?)"
+        " ORDER BY collector, peer_ip",
+        [bin_seconds, bin_seconds, _dt(ev.start)],
+    ).fetchall()
+    if not rows:
+        return ev
+    peers = {
+        "count": len(rows),
+        "list": [{"collector": c, "peer_ip": ip, "peer_asn": int(a)} for c, ip, a in rows],
+    }
+    return Event(**{**ev.__dict__, "evidence": {**ev.evidence, "peers": peers}})
+
+
+EVENT_COLUMNS = (
+    "event_id",
+    "kind",
+    "entity_type",
+    "entity",
+    "start",
+    "end",
+    "status",
+    "scope",
+    "severity",
+    "score",
+    "summary",
+    "evidence",
+    "updated_at",
+)
+
+
+def upsert_events(con: duckdb.DuckDBPyConnection, events: Sequence[Event]) -> int:
+    """Insert or replace events by id; returns the number written."""
+    if not events:
+        return 0
+    rows = []
+    for ev in events:
+        row = ev.row()
+        row["evidence"] = json.dumps(row["evidence"], sort_keys=True)
+        rows.append([row[c] for c in EVENT_COLUMNS])
+    names = ", ".join(f'"{c}"' for c in EVENT_COLUMNS)
+    marks = ", ".join("?" for _ in EVENT_COLUMNS)
+    con.executemany(f"INSERT OR REPLACE INTO events ({names}) VALUES ({marks})", rows)
+    return len(rows)
+
+
+def load_events(
+    con: duckdb.DuckDBPyConnection, entity_type: str | None = None, entity: str | None = None
+) -> list[Event]:
+    """Stored events (of one entity when given), as :class:`Event` values."""
+    where, args = "", []
+    if entity_type is not None and entity is not None:
+        where, args = "WHERE entity_type = ? AND entity = ?", [entity_type, entity]
+    sql = (
+        'SELECT kind, entity_type, entity, epoch(start)::BIGINT, epoch("end")::BIGINT, severity, score,'
+        f" summary, epoch(updated_at)::BIGINT, status, scope, evidence FROM events {where} ORDER BY start"
+    )
+    out = []
+    for kind, et, e, s, en, sev, score, summ, upd, status, scope, evd in con.execute(sql, args).fetchall():
+        evidence: dict[str, Any] = json.loads(evd) if evd else {}
+        transition = "closed" if status == "closed" else "updated"
+        end = None if en is None else int(en)
+        out.append(
+            Event(
+                kind, et, e, int(s), end, sev, float(score or 0), summ, int(upd), transition, scope, evidence
+            )
+        )
+    return out
+
+
+def load_names(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], str]:
+    """``(entity_type, entity) → name`` from the ``entities`` table, with country names filled in
+    from the standard list when the table has none."""
+    names = {
+        (str(t), str(e)): str(n)
+        for t, e, n in con.execute("SELECT entity_type, entity, name FROM entities").fetchall()
+        if n
+    }
+    for (t, e), n in country_names(con).items():
+        names.setdefault((t, e), n)
+    return names
+
+
+def country_names(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], str]:
+    """Common English names (ISO 3166, via pycountry) of the countries in ``entities``."""
+    codes = [
+        str(r[0])
+        for r in con.execute("SELECT DISTINCT entity FROM entities WHERE entity_type = 'country'").fetchall()
+    ]
+    out = {}
+    for code in codes:
+        c = pycountry.countries.get(alpha_2=code)
+        if c is not None:
+            out[("country", code)] = str(getattr(c, "common_name", None) or c.name)
+    return out
+
+
+def data_end(con: duckdb.DuckDBPyConnection, bin_seconds: int = 300) -> int | None:
+    """The end of the last stored bin (epoch seconds), or None for an empty store."""
+    row = con.execute(
+        "SELECT epoch(max(bin_start))::BIGINT FROM bins WHERE bin_seconds = ?", [bin_seconds]
+    ).fetchone()
+    return None if not row or row[0] is None else int(row[0]) + bin_seconds
+
+
+__all__ = [
+    "DetectSummary",
+    "bin_grid",
+    "data_end",
+    "detect_store",
+    "load_events",
+    "load_names",
+    "upsert_events",
+]

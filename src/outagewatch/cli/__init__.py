@@ -20,6 +20,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "ingest_cmd",
     "signals_cmd",
     "export_cmd",
+    "detect_cmd",
+    "report_cmd",
     "backfill_cmd",
     "serve_cmd",
 )

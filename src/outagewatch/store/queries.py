@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -68,4 +69,6 @@ def read_signals(
         + " AND ".join(where)
         + " ORDER BY bin_start, metric"
     )
-    return con.sql(sql, params=params).to_arrow_table()
+    with warnings.catch_warnings():  # DuckDB ≥ 2 notes the extra copy of a DB-API result
+        warnings.simplefilter("ignore", UserWarning)
+        return con.execute(sql, params).to_arrow_table()

@@ -165,6 +165,7 @@ typedef struct {
     uint32_t npeers;
     int have_peer_table;
     int warned_td1_len;
+    int warned_addpath;
     Prob *probs;
     size_t nprobs, probcap;
     int oom;
@@ -489,12 +490,34 @@ static int read_prefix(const uint8_t *p, const uint8_t *end, int maxbits, uint8_
     return nb + 1;
 }
 
+/* Does the block parse completely as prefixes (with or without add-path ids)? */
+static int nlri_ok(const uint8_t *p, size_t len, int maxbits, int addpath) {
+    const uint8_t *end = p + len;
+    while (p < end) {
+        if (addpath) {
+            if (end - p < 5) return 0;
+            p += 4;
+        }
+        if (p[0] > maxbits || end - p - 1 < (p[0] + 7) / 8) return 0;
+        p += 1 + (p[0] + 7) / 8;
+    }
+    return 1;
+}
+
 /* Walk an NLRI block, emitting one element per prefix. */
 static int walk_nlri(Decoder *d, const Ctx *x, const uint8_t *p, size_t len, int afi, int addpath, int kind,
                      uint8_t nh_afi, const uint8_t *nh, const Attrs *a, const char *what) {
     const uint8_t *end = p + len;
     int maxbits = afi == 6 ? 128 : 32;
     uint8_t pfx[16], plen;
+    if (!addpath && len && !nlri_ok(p, len, maxbits, 0) && nlri_ok(p, len, maxbits, 1)) {
+        /* BIRD and others dump RFC 7911 add-path messages under the plain subtypes */
+        if (!d->warned_addpath)
+            problem(d, x, x->offset, "%s: add-path NLRI under a non-add-path MRT subtype; read as add-path "
+                    "here and wherever else it occurs", what);
+        d->warned_addpath = 1;
+        addpath = 1;
+    }
     while (p < end) {
         uint32_t pid = 0;
         if (addpath) {
@@ -617,6 +640,46 @@ static int do_update(Decoder *d, const Ctx *x, const uint8_t *p, size_t len, int
 
 /* ------------------------------------------------------------------ BGP4MP */
 
+/* BGP4MP_ENTRY (subtype 2, pre-RFC 6396 draft; OpenBGPD "dump table-mp"): one RIB entry. */
+static int do_bgp4mp_entry(Decoder *d, Ctx *x, const uint8_t *p, size_t len) {
+    const uint8_t *end = p + len;
+    if (len < 8) goto short_rec;
+    uint16_t afi = be16(p + 6);
+    int ipl = afi == 1 ? 4 : afi == 2 ? 16 : 0;
+    if (!ipl) { problem(d, x, x->offset, "unknown address family %u in BGP4MP_ENTRY", afi); return 0; }
+    if (len < 8 + 2 * (size_t)ipl + 12) goto short_rec;
+    x->peer_asn = be16(p + 2); /* the second (AS, address) pair is the peer, as in OpenBGPD's TABLE_DUMP */
+    x->peer_afi = afi == 1 ? 4 : 6;
+    memset(x->peer_ip, 0, 16);
+    memcpy(x->peer_ip, p + 8 + ipl, (size_t)ipl);
+    p += 8 + 2 * ipl + 8; /* view, status, originated */
+    int pafi = afi_bits(be16(p));
+    uint8_t safi = p[2], nhlen = p[3];
+    p += 4;
+    if (!pafi || safi < 1 || safi > 3) return 0;
+    if ((size_t)(end - p) < (size_t)nhlen + 1) goto short_rec;
+    uint8_t nh_afi, nh[16], pfx[16], plen;
+    mp_nexthop(p, nhlen, &nh_afi, nh);
+    p += nhlen;
+    int r = read_prefix(p, end, pafi == 6 ? 128 : 32, pfx, &plen);
+    if (r <= 0) { problem(d, x, x->offset, "bad BGP4MP_ENTRY prefix"); return 0; }
+    p += r;
+    if (end - p < 2) goto short_rec;
+    size_t alen = be16(p);
+    p += 2;
+    if ((size_t)(end - p) < alen) {
+        problem(d, x, x->offset, "BGP4MP_ENTRY attributes overrun the record");
+        return 0;
+    }
+    Attrs a;
+    parse_attrs(d, x, p, alen, 2, &a);
+    if (a.nh_afi && !nh_afi) { nh_afi = a.nh_afi; memcpy(nh, a.nh, 16); }
+    return emit(d, x, K_RIB, (uint8_t)pafi, pfx, plen, 0, 0, nh_afi, nh, &a);
+short_rec:
+    problem(d, x, x->offset, "record too short (%zu bytes) for BGP4MP_ENTRY", len);
+    return 0;
+}
+
 static int do_bgp4mp(Decoder *d, Ctx *x, const uint8_t *p, size_t len) {
     uint16_t st = x->subtype;
     int as4 = (st == 4 || st == 5 || st == 7 || st == 9 || st == 11);
@@ -643,7 +706,8 @@ static int do_bgp4mp(Decoder *d, Ctx *x, const uint8_t *p, size_t len) {
         p += 2 * ipl;
         return emit_state(d, x, be16(p), be16(p + 2));
     }
-    if (!(st == 1 || st == 4 || (st >= 6 && st <= 11))) return 0; /* ENTRY, SNAPSHOT, unknown */
+    if (st == 2) return do_bgp4mp_entry(d, x, p, len);
+    if (!(st == 1 || st == 4 || (st >= 6 && st <= 11))) return 0; /* SNAPSHOT, unknown */
     if (len < (size_t)(2 * al + 4)) goto short_rec;
     x->peer_asn = al == 4 ? be32(p) : be16(p);
     uint16_t afi = be16(p + 2 * al + 2);

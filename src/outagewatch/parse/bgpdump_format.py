@@ -17,7 +17,10 @@ The element columns hold true values; every printing quirk of bgpdump 1.6 lives 
   (two ``inet_ntoa`` calls in one ``printf`` share a static buffer);
 * type-5 ``BGP`` announcements glue the communities to the MED field (``0|0701:1|NAG``)
   and have no empty community field when there are none (``0|0|NAG``), as bgpdump does;
-* rows bgpdump never prints (TABLE_DUMP_V2 multicast and RIB_GENERIC entries) are skipped
+* path ids print only for the add-path MRT subtypes (the decoder also reads add-path NLRI
+  found under plain subtypes, which bgpdump prints as garbage prefixes);
+* rows bgpdump never prints (TABLE_DUMP_V2 multicast and RIB_GENERIC entries, BGP4MP_ENTRY)
+  are skipped
   unless ``bgpdump_only=False``.
 """
 
@@ -27,6 +30,7 @@ from collections.abc import Iterable, Iterator
 from typing import Final
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 _SEG_OPEN: Final = {1: "{", 3: "(", 4: "["}
 _SEG_CLOSE: Final = {1: "}", 3: ")", 4: "]"}
@@ -126,7 +130,22 @@ def _label(mrt_type: int, subtype: int, kind: str) -> str | None:
 
 
 def _printed_by_bgpdump(mrt_type: int, subtype: int) -> bool:
+    if mrt_type in (16, 17):
+        return subtype != 2
     return mrt_type != 13 or subtype in _TD2_PRINTED
+
+
+def _addpath_subtype(mrt_type: int, subtype: int) -> bool:
+    return (mrt_type in (16, 17) and 8 <= subtype <= 11) or (mrt_type == 13 and subtype >= 8)
+
+
+def printed_by_bgpdump_mask(batch: pa.RecordBatch) -> pa.BooleanArray:
+    """True for the rows bgpdump 1.6 prints (it skips TABLE_DUMP_V2 multicast and RIB_GENERIC)."""
+    mrt_type, subtype = batch.column("mrt_type"), batch.column("mrt_subtype")
+    td2 = pc.equal(mrt_type, 13)
+    kept = pc.is_in(subtype, value_set=pa.array(sorted(_TD2_PRINTED), pa.uint16()))
+    entry = pc.and_(pc.is_in(mrt_type, value_set=pa.array([16, 17], pa.uint16())), pc.equal(subtype, 2))
+    return pc.and_(pc.or_(pc.invert(td2), kept), pc.invert(entry))
 
 
 def render_batch(batch: pa.RecordBatch, *, bgpdump_only: bool = True) -> Iterator[str]:
@@ -149,7 +168,7 @@ def render_batch(batch: pa.RecordBatch, *, bgpdump_only: bool = True) -> Iterato
             yield f"{label}|{when}|STATE|{peer}|{cols['peer_asn'][i]}|{states}"
             continue
         prefix = f"{addr[(cols['afi'][i], cols['prefix'][i])]}/{cols['prefix_len'][i]}"
-        pid = cols["path_id"][i]
+        pid = cols["path_id"][i] if _addpath_subtype(mrt_type, subtype) else None
         if kind == "W":
             if mrt_type == 5:  # bgpdump's two inet_ntoa() calls share one buffer: the peer wins
                 prefix = f"{peer}/{cols['prefix_len'][i]}"
@@ -180,4 +199,12 @@ def render_lines(batches: Iterable[pa.RecordBatch], *, bgpdump_only: bool = True
         yield from render_batch(batch, bgpdump_only=bgpdump_only)
 
 
-__all__ = ["as_path_text", "communities_text", "fmt_ipv4", "fmt_ipv6", "render_batch", "render_lines"]
+__all__ = [
+    "as_path_text",
+    "communities_text",
+    "fmt_ipv4",
+    "fmt_ipv6",
+    "printed_by_bgpdump_mask",
+    "render_batch",
+    "render_lines",
+]

@@ -48,11 +48,18 @@ def test_emitted_metrics_are_in_catalogue() -> None:
     ]
     engine = SignalEngine(mapper=RangeMapper([(167772160, 184549375, "ZZ")]), watch=["10.0.0.0/24"])
     closed = engine.feed(batch(rows)) + engine.flush()
-    emitted = set(pa.concat_tables([finalize(c.partial) for c in closed])["metric"].cast(pa.string()).to_pylist())
+    emitted = set(
+        pa.concat_tables([finalize(c.partial) for c in closed])["metric"].cast(pa.string()).to_pylist()
+    )
     assert emitted, "engine emitted nothing"
     unknown = [m for m in emitted if not metrics.is_known(m)]
     assert not unknown, f"metrics outside the catalogue: {unknown}"
     documented = _documented()
     generic = {re.sub(r"^upstream\.\d+\.", "upstream.<asn>.", m) for m in emitted}
     assert generic <= documented | {"upstream.<asn>.routes", "upstream.<asn>.share"}
-    assert {"all.path_changes", "all.duplicate_announcements", "upstream.9.routes", "upstream.count"} <= emitted
+    assert {
+        "all.path_changes",
+        "all.duplicate_announcements",
+        "upstream.9.routes",
+        "upstream.count",
+    } <= emitted

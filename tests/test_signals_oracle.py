@@ -121,7 +121,9 @@ def _oracle(files: list[Path], ranges: _Ranges) -> Counter[tuple[int, str, str, 
 def _engine_counts(files: list[Path], geo: Path) -> Counter[tuple[int, str, str, str]]:
     from outagewatch import read_mrt
 
-    mapper = ranges_from_tsv(geo / "ip_to_country_1.0.2_ipv4_ranges.tsv", geo / "ip_to_country_1.0.2_ipv6_ranges.tsv")
+    mapper = ranges_from_tsv(
+        geo / "ip_to_country_1.0.2_ipv4_ranges.tsv", geo / "ip_to_country_1.0.2_ipv6_ranges.tsv"
+    )
     engine = SignalEngine(bin_seconds=300, mapper=mapper)
     closed = []
     for f in files:
@@ -132,7 +134,10 @@ def _engine_counts(files: list[Path], geo: Path) -> Counter[tuple[int, str, str,
     counts: Counter[tuple[int, str, str, str]] = Counter()
     wanted = {("country", c) for c in COUNTRIES} | {("as", a) for a in ASES}
     for r in table.to_pylist():
-        if (r["entity_type"], r["entity"]) in wanted and r["metric"] in ("all.announcements", "all.withdrawals"):
+        if (r["entity_type"], r["entity"]) in wanted and r["metric"] in (
+            "all.announcements",
+            "all.withdrawals",
+        ):
             key = (int(r["bin_start"].timestamp()), r["entity_type"], r["entity"], r["metric"])
             counts[key] = int(r["value"])
     return counts
@@ -145,6 +150,10 @@ def test_announcements_and_withdrawals_match_bgpdump(files: list[Path], shared_d
     got = _engine_counts(files, geo)
     assert len(expected) >= 80, "oracle found too little to compare"
     assert {k[2] for k in expected} == set(COUNTRIES) | set(ASES)
-    mismatches = {k: (expected.get(k, 0), got.get(k, 0)) for k in set(expected) | set(got) if expected.get(k, 0) != got.get(k, 0)}
+    mismatches = {
+        k: (expected.get(k, 0), got.get(k, 0))
+        for k in set(expected) | set(got)
+        if expected.get(k, 0) != got.get(k, 0)
+    }
     assert not mismatches, f"{len(mismatches)} mismatches, e.g. {sorted(mismatches.items())[:5]}"
     assert sum(v for k, v in expected.items() if k[3] == "all.withdrawals") > 100

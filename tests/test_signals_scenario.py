@@ -32,7 +32,9 @@ def _nlri(prefixes: list[str]) -> bytes:
     return out
 
 
-def _update(ts: int, peer: tuple[str, int], announce: list[str], withdraw: list[str], path: list[int]) -> bytes:
+def _update(
+    ts: int, peer: tuple[str, int], announce: list[str], withdraw: list[str], path: list[int]
+) -> bytes:
     attrs = b""
     if announce:
         seg = struct.pack("!BB", 2, len(path)) + b"".join(struct.pack("!I", a) for a in path)
@@ -63,7 +65,9 @@ def _scenario(path: Path) -> None:
 
 def _mapper() -> RangeMapper:
     ip = lambda s: int(ipaddress.ip_address(s))  # noqa: E731
-    return RangeMapper([(ip("8.8.4.0"), ip("8.8.8.255"), "US"), (ip("175.45.176.0"), ip("175.45.179.255"), "KP")])
+    return RangeMapper(
+        [(ip("8.8.4.0"), ip("8.8.8.255"), "US"), (ip("175.45.176.0"), ip("175.45.179.255"), "KP")]
+    )
 
 
 @pytest.fixture
@@ -91,7 +95,15 @@ def test_country_outage_and_recovery(store: Path) -> None:
     assert _series(store, "country", "KP", "ipv4.visible_slash24.ff_any") == [4, 4, 0, 0, 0, 4, 4]
     assert _series(store, "country", "KP", "ipv4.visible_slash24.ff_100pct") == [4, 4, 0, 0, 0, 4, 4]
     assert _series(store, "as", "131279", "ipv4.visible_prefixes.asn_100pct") == [4, 4, 0, 0, 0, 4, 4]
-    assert _series(store, "prefix", "175.45.176.0/24", "ipv4.visible_prefixes.ff_any") == [1, 1, 0, 0, 0, 1, 1]
+    assert _series(store, "prefix", "175.45.176.0/24", "ipv4.visible_prefixes.ff_any") == [
+        1,
+        1,
+        0,
+        0,
+        0,
+        1,
+        1,
+    ]
     # the rest of the world is untouched
     assert _series(store, "country", "US", "ipv4.visible_slash24.ff_any") == [2] * 7
 

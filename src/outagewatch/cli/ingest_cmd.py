@@ -22,7 +22,10 @@ def _progress(enabled: bool) -> Iterator[Callable[[int, int], None] | None]:
     from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
 
     with Progress(
-        "[progress.description]{task.description}", BarColumn(), DownloadColumn(), TimeRemainingColumn(),
+        "[progress.description]{task.description}",
+        BarColumn(),
+        DownloadColumn(),
+        TimeRemainingColumn(),
         transient=True,
     ) as bar:
         task = bar.add_task("ingest", total=None)
@@ -34,7 +37,11 @@ def _progress(enabled: bool) -> Iterator[Callable[[int, int], None] | None]:
 
 
 def _describe(s: RunSummary) -> str:
-    span = f"{s.first_bin:%Y-%m-%d %H:%M} – {s.last_bin:%Y-%m-%d %H:%M} UTC" if s.first_bin and s.last_bin else "no bins"
+    span = (
+        f"{s.first_bin:%Y-%m-%d %H:%M} – {s.last_bin:%Y-%m-%d %H:%M} UTC"
+        if s.first_bin and s.last_bin
+        else "no bins"
+    )
     lines = [
         f"run {s.run_id}: {len(s.inputs)} files, {s.elements:,} elements, {s.problems} problems, "
         f"{s.bins} bins ({span}), {s.signal_rows:,} signal rows, {s.seconds:.1f} s",
@@ -48,12 +55,20 @@ def _describe(s: RunSummary) -> str:
 def ingest(
     files: Annotated[list[Path], typer.Argument(help="MRT update files (gzip/bzip2 or plain)", exists=True)],
     db: Annotated[Path, typer.Option(help="DuckDB store (created if missing)")] = Path("outagewatch.duckdb"),
-    rib: Annotated[list[Path] | None, typer.Option("--rib", help="RIB dump to start from (repeatable)", exists=True)] = None,
+    rib: Annotated[
+        list[Path] | None, typer.Option("--rib", help="RIB dump to start from (repeatable)", exists=True)
+    ] = None,
     collector: Annotated[str | None, typer.Option(help="Collector name (default: from the path)")] = None,
     bin_seconds: Annotated[int, typer.Option("--bin", help="Bin width in seconds (60 … 86400)")] = 300,
-    watch_prefix: Annotated[list[str] | None, typer.Option("--watch-prefix", help="Prefix to track (repeatable)")] = None,
-    full_feed_share: Annotated[float, typer.Option(help="Full-feed peer: table ≥ this share of the largest")] = 0.75,
-    as_names: Annotated[Path | None, typer.Option(help="AS names file (asnames.json[.gz] or RIR delegated)")] = None,
+    watch_prefix: Annotated[
+        list[str] | None, typer.Option("--watch-prefix", help="Prefix to track (repeatable)")
+    ] = None,
+    full_feed_share: Annotated[
+        float, typer.Option(help="Full-feed peer: table ≥ this share of the largest")
+    ] = 0.75,
+    as_names: Annotated[
+        Path | None, typer.Option(help="AS names file (asnames.json[.gz] or RIR delegated)")
+    ] = None,
     no_countries: Annotated[bool, typer.Option(help="Skip prefix → country mapping")] = False,
 ) -> None:
     """Ingest MRT files: routing state per peer, full-feed peers, and per-bin signals."""
@@ -70,8 +85,16 @@ def ingest(
     info = as_info_from_file(as_names) if as_names else None
     with _progress(sys.stderr.isatty()) as progress:
         summary = ingest_files(
-            db, files, ribs=rib or [], collector=collector, bin_seconds=bin_seconds, watch=watch_prefix or [],
-            mapper=mapper, as_info=info, full_feed_share=full_feed_share, progress=progress,
+            db,
+            files,
+            ribs=rib or [],
+            collector=collector,
+            bin_seconds=bin_seconds,
+            watch=watch_prefix or [],
+            mapper=mapper,
+            as_info=info,
+            full_feed_share=full_feed_share,
+            progress=progress,
         )
     typer.echo(_describe(summary))
 

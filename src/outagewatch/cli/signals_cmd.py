@@ -58,7 +58,9 @@ def signals(
     if fmt == "json":
         typer.echo(json.dumps(rows))
     elif fmt == "csv":
-        writer = csv.DictWriter(sys.stdout, fieldnames=["bin_start", "bin_seconds", "entity_type", "entity", "metric", "value"])
+        writer = csv.DictWriter(
+            sys.stdout, fieldnames=["bin_start", "bin_seconds", "entity_type", "entity", "metric", "value"]
+        )
         writer.writeheader()
         writer.writerows(rows)
     else:

@@ -8,7 +8,16 @@ from pathlib import Path
 import duckdb
 
 EXPORT_TABLES = (
-    "signals", "bins", "peers", "entities", "entity_prefixes", "runs", "problems", "inputs", "events", "gaps",
+    "signals",
+    "bins",
+    "peers",
+    "entities",
+    "entity_prefixes",
+    "runs",
+    "problems",
+    "inputs",
+    "events",
+    "gaps",
 )
 
 

@@ -11,7 +11,7 @@ import pytest
 from outagewatch.backfill.layout import ArchiveFile
 from outagewatch.backfill.plan import CollectorPlan, Plan, slice_tasks
 from outagewatch.backfill.process import RunOptions, compute
-from outagewatch.engine.dask_runner import SliceConfig, dask_client, map_fold_dask, map_fold_local
+from outagewatch.engine.dask_runner import SliceConfig, dask_client, finalize, map_fold_dask, map_fold_local
 from test_dask_slices import T0, _norm, _stream, _write, read_ipc
 
 
@@ -52,7 +52,7 @@ def test_local_cluster_matches_in_process(tmp_path: Path) -> None:
         assert len(client.scheduler_info()["workers"]) == 2
         on_cluster = map_fold_dask(client, tasks, paths, cfg)
         outcome = compute(plan, local, _with_reader(opts), client)
-    assert _norm(in_process.partial.values).equals(_norm(on_cluster.partial.values))
+    assert _norm(finalize(in_process)).equals(_norm(finalize(on_cluster)))
     assert on_cluster.tasks == 6 and on_cluster.elements == in_process.elements
     local_outcome = compute(plan, local, _with_reader(opts))
     assert local_outcome.mode == "local" and outcome.mode == "dask, 2 workers"

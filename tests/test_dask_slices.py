@@ -19,7 +19,7 @@ import pytest
 
 from outagewatch.backfill.layout import ArchiveFile
 from outagewatch.backfill.plan import CollectorPlan, Plan, segment_tasks, slice_tasks
-from outagewatch.engine.dask_runner import SliceConfig, map_fold_local
+from outagewatch.engine.dask_runner import SliceConfig, finalize, map_fold_local
 from outagewatch.signals import partial as P
 from outagewatch.signals.build import batch, element
 from outagewatch.signals.engine import SignalEngine
@@ -122,10 +122,10 @@ def test_slices_equal_the_continuous_run(tmp_path: Path, seed: int) -> None:
     expected = _continuous(rib_path, paths, start, end)
     assert expected.num_rows > 0
     segments = map_fold_local(segment_tasks(plan, 300), local, cfg)
-    assert _norm(P.finalize(segments.partial)).equals(expected)
+    assert _norm(finalize(segments)).equals(expected)
     for slice_seconds in (300, 900, 3600):
         sliced = map_fold_local(slice_tasks(plan, slice_seconds, 300), local, cfg)
-        assert _norm(P.finalize(sliced.partial)).equals(expected), f"slices of {slice_seconds} s differ"
+        assert _norm(finalize(sliced)).equals(expected), f"slices of {slice_seconds} s differ"
         assert sliced.bins.equals(segments.bins)
         assert sliced.elements == segments.elements
 
@@ -154,7 +154,7 @@ def test_slices_from_the_latest_rib_equal_rib_segments(tmp_path: Path) -> None:
     cfg = SliceConfig(bin_seconds=300, reader=read_ipc)
     segments = map_fold_local(segment_tasks(plan, 300), local, cfg)
     assert segments.tasks == 2
-    expected = _norm(P.finalize(segments.partial))
+    expected = _norm(finalize(segments))
     for slice_seconds in (600, 2700):
         sliced = map_fold_local(slice_tasks(plan, slice_seconds, 300), local, cfg)
-        assert _norm(P.finalize(sliced.partial)).equals(expected), f"slices of {slice_seconds} s differ"
+        assert _norm(finalize(sliced)).equals(expected), f"slices of {slice_seconds} s differ"

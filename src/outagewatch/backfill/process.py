@@ -13,6 +13,7 @@ view), which is finalised, stored, and handed to the detectors bin by bin.
 
 from __future__ import annotations
 
+import itertools
 import json
 import time
 import uuid
@@ -32,10 +33,10 @@ from outagewatch.engine.dask_runner import (
     SliceConfig,
     SliceResult,
     dask_client,
+    finalize,
     map_fold_local,
     run_slices,
 )
-from outagewatch.signals.partial import finalize
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,28 +94,29 @@ def _grid(plan: Plan, bins: pa.Table, bin_seconds: int) -> list[tuple[int, bool]
 def detect_events(signals: pa.Table, grid: Sequence[tuple[int, bool]], bin_seconds: int) -> list[Event]:
     """Every detector over the merged series, entity by entity; the last emission of each event."""
     wanted = signals.filter(pc.is_in(signals["metric"], pa.array(sorted(_wanted(signals)))))
-    starts = pc.divide(wanted["bin_start"].cast(pa.int64()), 1_000_000).to_pylist()
-    cols = zip(
-        wanted["entity_type"].to_pylist(),
-        wanted["entity"].to_pylist(),
-        starts,
-        wanted["metric"].to_pylist(),
-        wanted["value"].to_pylist(),
-        strict=True,
-    )
-    by_entity: dict[tuple[str, str], list[tuple[int, str, float]]] = {}
-    for et, e, start, metric, value in cols:
-        by_entity.setdefault((et, e), []).append((int(start), metric, float(value)))
-    global_ok = {
-        b: v > 0
-        for b, m, v in by_entity.get(("global", "all"), [])
-        if m in ("ipv4.full_feed_peers", "ipv6.full_feed_peers")
-    }
+    wanted = pa.table(
+        {
+            "et": wanted["entity_type"].cast(pa.string()),
+            "e": wanted["entity"].cast(pa.string()),
+            "t": pc.divide(wanted["bin_start"].cast(pa.int64()), 1_000_000),
+            "m": wanted["metric"].cast(pa.string()),
+            "v": wanted["value"],
+        }
+    ).sort_by([("et", "ascending"), ("e", "ascending"), ("t", "ascending")])
+    et, e = wanted["et"].to_pylist(), wanted["e"].to_pylist()
+    t, m, v = wanted["t"].to_pylist(), wanted["m"].to_pylist(), wanted["v"].to_pylist()
+    bounds = [i for i in range(1, len(e)) if e[i] != e[i - 1] or et[i] != et[i - 1]]
+    spans = list(itertools.pairwise([0, *bounds, len(e)])) if e else []
+    global_ok: dict[int, bool] = {}
+    for lo, hi in spans:
+        if et[lo] == "global":
+            for k in range(lo, hi):
+                if m[k] in ("ipv4.full_feed_peers", "ipv6.full_feed_peers"):
+                    global_ok[t[k]] = global_ok.get(t[k], False) or v[k] > 0
     events: list[Event] = []
-    for (et, e), rows in sorted(by_entity.items()):
-        points = dense_points(grid, bin_seconds, rows, global_ok)
-        _, emitted = fold(points, initial(et, e))
-        events.extend(emitted)
+    for lo, hi in spans:
+        points = dense_points(grid, bin_seconds, zip(t[lo:hi], m[lo:hi], v[lo:hi], strict=True), global_ok)
+        events.extend(fold(points, initial(et[lo], e[lo]))[1])
     return latest(events)
 
 
@@ -134,7 +136,7 @@ def compute(plan: Plan, local: Mapping[str, Path], opts: RunOptions, client: Any
     else:
         result = run_slices(plan, local, cfg, slice_seconds=opts.slice_seconds, client=client)
         mode = f"dask, {len(client.scheduler_info().get('workers', {}))} workers"
-    signals = finalize(result.partial)
+    signals = finalize(result)
     events = detect_events(signals, _grid(plan, result.bins, opts.bin_seconds), opts.bin_seconds)
     return Outcome(mode, signals, events, result, time.perf_counter() - t0)
 

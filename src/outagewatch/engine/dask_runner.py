@@ -49,9 +49,14 @@ class SliceConfig:
 
 @dataclass(frozen=True, slots=True)
 class SliceResult:
-    """The partial signals of one slice plus its bookkeeping (mergeable by :func:`merge_results`)."""
+    """The partial signals of some slices plus their bookkeeping (mergeable by :func:`merge_results`).
 
-    partial: P.SignalPartial
+    Partials are kept per bin (``bin_start_us → partial``): bins of one collector never overlap
+    between slices, so only the same bin seen by two collectors needs a real
+    :func:`~outagewatch.signals.partial.merge`; everything else is a disjoint union.
+    """
+
+    partials: dict[int, P.SignalPartial]
     peers: pa.Table
     bins: pa.Table
     elements: int
@@ -66,7 +71,22 @@ BIN_SCHEMA = pa.schema([("bin_start", P.TS), ("bin_seconds", pa.int32()), ("elem
 
 
 def empty_result() -> SliceResult:
-    return SliceResult(P.empty(), PEER_SCHEMA.empty_table(), BIN_SCHEMA.empty_table(), 0, (), 0)
+    return SliceResult({}, PEER_SCHEMA.empty_table(), BIN_SCHEMA.empty_table(), 0, (), 0)
+
+
+def _merge_partials(
+    a: dict[int, P.SignalPartial], b: dict[int, P.SignalPartial]
+) -> dict[int, P.SignalPartial]:
+    out = dict(a)
+    for k, v in b.items():
+        out[k] = P.merge(out[k], v) if k in out else v
+    return out
+
+
+def finalize(result: SliceResult) -> pa.Table:
+    """The long signal table of a merged result, bin by bin (bins are independent)."""
+    parts = [P.finalize(result.partials[k]) for k in sorted(result.partials)]
+    return pa.concat_tables(parts) if parts else P.finalize(P.empty())
 
 
 def _merge_bins(a: pa.Table, b: pa.Table) -> pa.Table:
@@ -82,7 +102,7 @@ def _merge_bins(a: pa.Table, b: pa.Table) -> pa.Table:
 def merge_results(a: SliceResult, b: SliceResult) -> SliceResult:
     """Associative, commutative, ``empty_result()`` as identity (partials merge by their own laws)."""
     return SliceResult(
-        P.merge(a.partial, b.partial),
+        _merge_partials(a.partials, b.partials),
         pa.concat_tables([a.peers, b.peers]),
         _merge_bins(a.bins, b.bins),
         a.elements + b.elements,
@@ -120,7 +140,7 @@ class _SliceRun:
     end_us: int
     open_bin: int = -(2**62)
     far: dict[int, list[C.Columns]] = field(default_factory=dict)
-    acc: P.SignalPartial = field(default_factory=P.empty)
+    partials: dict[int, P.SignalPartial] = field(default_factory=dict)
     peers: list[pa.Table] = field(default_factory=list)
     bins: list[tuple[int, int]] = field(default_factory=list)
     read: int = 0
@@ -132,7 +152,7 @@ class _SliceRun:
     def keep(self, closed: list[ClosedBin]) -> None:
         for c in closed:
             if self.start_us <= c.bin_start_us < self.end_us:
-                self.acc = P.add(self.acc, c.partial)
+                self.partials[c.bin_start_us] = c.partial
                 self.peers.append(c.peers)
                 self.bins.append((c.bin_start_us, c.elements))
 
@@ -191,7 +211,7 @@ def slice_partial(task: SliceTask, paths: Mapping[str, str], cfg: SliceConfig) -
     peers = pa.concat_tables(run.peers) if run.peers else PEER_SCHEMA.empty_table()
     kept = sum(n for _, n in run.bins)
     return SliceResult(
-        run.acc, peers, bins, kept, tuple(problems), 1, time.perf_counter() - t0, rib_entries + run.read
+        run.partials, peers, bins, kept, tuple(problems), 1, time.perf_counter() - t0, rib_entries + run.read
     )
 
 

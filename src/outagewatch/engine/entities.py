@@ -21,9 +21,10 @@ def entity_tables(engine: SignalEngine, as_info: AsInfo | None) -> tuple[pa.Tabl
     info = as_info(asns) if as_info is not None else {}
     types = ["country"] * len(ci.codes) + ["as"] * len(asns) + ["prefix"] * len(engine.watch_text)
     ents = list(ci.codes) + [str(a) for a in asns] + list(engine.watch_text)
-    names: list[str | None] = [None] * len(ci.codes) + [info.get(a, (None, None))[0] for a in asns]
+    none: list[str | None] = [None] * len(ci.codes)
+    names: list[str | None] = none + [info.get(a, (None, None))[0] for a in asns]
     names += [None] * len(engine.watch_text)
-    country: list[str | None] = list(ci.codes) + [info.get(a, (None, None))[1] for a in asns]
+    country: list[str | None] = [*ci.codes, *(info.get(a, (None, None))[1] for a in asns)]
     country += [None] * len(engine.watch_text)
     entities = pa.table({"entity_type": types, "entity": ents, "name": names, "country": country})
     return entities, _entity_prefixes(engine)

@@ -262,7 +262,7 @@ def _process(
 
 def _inputs_table(rows: list[tuple[Any, ...]]) -> pa.Table:
     ts = pa.timestamp("us", tz="UTC")
-    cols = list(zip(*rows, strict=True)) if rows else [[] for _ in range(8)]
+    cols: list[tuple[Any, ...]] = list(zip(*rows, strict=True)) if rows else [() for _ in range(8)]
     return pa.table(
         {
             "source": pa.array(cols[0], pa.string()),

@@ -56,7 +56,8 @@ def _list(arr: pa.Array, dtype: type) -> tuple[npt.NDArray[np.int64], npt.NDArra
 
 def _dict_codes(arr: pa.Array, table: dict[str, int]) -> npt.NDArray[np.int64]:
     lut = np.array([table.get(v, -1) for v in arr.dictionary.to_pylist()], dtype=np.int64)
-    return lut[arr.indices.to_numpy(zero_copy_only=False)]
+    out: npt.NDArray[np.int64] = lut[arr.indices.to_numpy(zero_copy_only=False)]
+    return out
 
 
 def _collectors(arr: pa.Array) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.object_]]:
@@ -128,9 +129,9 @@ def take(cols: Columns, idx: npt.NDArray[np.int64]) -> Columns:
         prefix_len=cols.prefix_len[idx],
         path_hash=cols.path_hash[idx],
         path_offsets=p_off,
-        path_values=p_val,
+        path_values=p_val.astype(np.uint32, copy=False),
         seg_offsets=s_off,
-        seg_values=s_val,
+        seg_values=s_val.astype(np.uint16, copy=False),
         new_state=cols.new_state[idx],
     )
 
@@ -166,9 +167,9 @@ def concat(parts: list[Columns]) -> Columns:
         prefix_len=cat([c.prefix_len for c in parts]),
         path_hash=cat([c.path_hash for c in parts]),
         path_offsets=p_off,
-        path_values=p_val,
+        path_values=p_val.astype(np.uint32, copy=False),
         seg_offsets=s_off,
-        seg_values=s_val,
+        seg_values=s_val.astype(np.uint16, copy=False),
         new_state=cat([c.new_state for c in parts]),
     )
 

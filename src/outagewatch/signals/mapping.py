@@ -92,7 +92,8 @@ def _group(
     codes, cinv = np.unique(cc, return_inverse=True)
     key = idx * len(codes) + cinv.reshape(-1)
     uniq, inv = np.unique(key, return_inverse=True)
-    return uniq // len(codes), codes[uniq % len(codes)], np.bincount(inv.reshape(-1), weights=weight)
+    sums = np.bincount(inv.reshape(-1), weights=weight).astype(np.float64)
+    return (uniq // len(codes)).astype(np.int64), codes[uniq % len(codes)], sums
 
 
 class CountryIndex:

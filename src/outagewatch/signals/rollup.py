@@ -170,7 +170,10 @@ def churn_partial(ctx: BinContext, upd: Updates) -> tuple[list[pa.Table], list[p
         if len(rws) == 0:
             continue
         n_e = len(ents)
-        mat = np.stack([np.bincount(ent, weights=cols[rws, k], minlength=n_e) for k in range(5)], axis=1)
+        mat: F64 = np.stack(
+            [np.bincount(ent, weights=cols[rws, k], minlength=n_e).astype(np.float64) for k in range(5)],
+            axis=1,
+        )
         vals.append(
             block(ctx.bin_start_us, ctx.bin_seconds, etype, ents, names, mat, _rows(mat[:, 4] > 0, 5))
         )

@@ -56,7 +56,8 @@ class RoutingState:
     def known_as(self) -> npt.NDArray[np.uint32]:
         """Sorted origin ASNs ever announced (0, unknown, excluded)."""
         asns = np.unique(self.origin_families >> np.uint64(3)).astype(np.uint32)
-        return asns[asns != 0]
+        out: npt.NDArray[np.uint32] = asns[asns != 0]
+        return out
 
     def note_origins(self, path: npt.NDArray[np.uint32], prefix: I64) -> None:
         keys = self.paths.origin[path].astype(np.uint64) * np.uint64(8) + self.prefixes.afi[prefix]

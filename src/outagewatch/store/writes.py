@@ -46,7 +46,7 @@ def upsert(con: duckdb.DuckDBPyConnection, table: str, data: pa.Table) -> int:
         con.execute(f"INSERT OR REPLACE INTO {table} ({names}) SELECT {names} FROM {view}")
     finally:
         con.unregister(view)
-    return data.num_rows
+    return int(data.num_rows)
 
 
 def insert(con: duckdb.DuckDBPyConnection, table: str, data: pa.Table) -> int:
@@ -60,7 +60,7 @@ def insert(con: duckdb.DuckDBPyConnection, table: str, data: pa.Table) -> int:
         con.execute(f"INSERT INTO {table} ({names}) SELECT {names} FROM {view}")
     finally:
         con.unregister(view)
-    return data.num_rows
+    return int(data.num_rows)
 
 
 @dataclass(frozen=True, slots=True)

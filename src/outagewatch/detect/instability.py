@@ -2,16 +2,19 @@
 
 Method (defaults in :class:`InstabilityParams`, documented in docs/detection.md):
 
-* churn of a bin = ``all.updates`` (announcements + withdrawals) of the entity; the *level* is
-  the churn of the last hour (a sliding sum over ``hour_bins`` bins) per visible prefix (the
-  larger of the current and the last non-zero count at ≥ 50 % of full-feed peers);
-* baseline = median of the hourly levels of past, completed hours outside instability events
-  (a trailing week), floored at ``floor_per_prefix``;
+* churn of a bin = ``all.updates`` (announcements + withdrawals) per visible prefix (prefixes at
+  ≥ 50 % of full-feed peers, the last non-zero count during an outage); an entity never seen
+  visible has no per-prefix churn and is skipped;
+* *level* = churn per prefix per hour over the last hour, robust to single spikes: the mean of
+  the hour's bins after dropping its ``spike_bins`` largest, scaled to an hour (one flap of a
+  prefix is not instability; sustained churn is);
+* baseline = median of the levels at the end of past, completed hours outside instability
+  events (a trailing week), floored at ``floor_per_prefix``;
 * an event opens when the level stays ≥ ``ratio_open`` × baseline, with at least ``min_updates``
-  updates in the hour, for ``k_bins`` bins (start = the first of them); with less than
+  updates in the hour, for ``open_bins`` bins (start = the first of them); with less than
   ``min_history_hours`` of history it needs ``cold_per_prefix`` updates per prefix per hour;
-* it closes when the level stays < ``ratio_close`` × baseline for ``close_bins`` bins (end = the
-  first of them); the baseline is frozen while it is open;
+* it closes when the level stays < ``ratio_close`` × baseline for ``close_seconds`` (end = the
+  first bin of that quiet run); the baseline is frozen while it is open;
 * trend: Mann-Kendall + Theil-Sen over the hourly levels of the last 6 … 48 hours
   (:func:`outagewatch.detect.trend.increasing_hours`), capped at the number of consecutive
   hours whose level exceeded ``elevated_ratio`` × baseline: "increasing for 24 h".
@@ -30,7 +33,6 @@ from outagewatch.detect.trend import increasing_hours
 
 @dataclass(frozen=True)
 class InstabilityParams:
-    hour_bins: int = 12
     baseline_hours: int = 168
     trend_hours: int = 48
     min_history_hours: int = 6
@@ -39,8 +41,9 @@ class InstabilityParams:
     ratio_open: float = 3.0
     ratio_close: float = 1.5
     min_updates: float = 30.0
-    k_bins: int = 3
-    close_bins: int = 12
+    spike_bins: int = 2
+    open_bins: int = 3
+    close_seconds: int = 3600
     severity_cuts: tuple[float, float, float] = (5.0, 10.0, 30.0)
     elevated_ratio: float = 1.2
 
@@ -63,9 +66,8 @@ class OpenInstability:
 
 @dataclass(frozen=True)
 class InstabilityState:
-    recent: tuple[tuple[int, float, float, float], ...] = ()
+    recent: tuple[tuple[int, float, float, float, float], ...] = ()
     prefixes: float = 0.0
-    hour_sum: float = 0.0
     hour_bins: int = 0
     hourly: tuple[float, ...] = ()
     baseline: Window = field(default_factory=Window)
@@ -75,36 +77,46 @@ class InstabilityState:
     elevated_hours: int = 0
 
 
+def _per_hour(bin_seconds: int) -> int:
+    return max(1, 3600 // bin_seconds)
+
+
 def _baseline(state: InstabilityState, p: InstabilityParams) -> float:
     return max(state.baseline.median(), p.floor_per_prefix)
 
 
+def level(state: InstabilityState, bin_seconds: int, p: InstabilityParams) -> float:
+    """Churn per prefix per hour over the last hour, without its ``spike_bins`` largest bins."""
+    values = sorted(r[1] for r in state.recent)
+    keep = values[: max(1, len(values) - p.spike_bins)] if len(values) > p.spike_bins else values
+    return sum(keep) / max(len(keep), 1) * _per_hour(bin_seconds)
+
+
 def _advance(state: InstabilityState, point: Point, p: InstabilityParams) -> InstabilityState:
-    """Account the bin: sliding hour, prefix count, hourly history."""
+    """Account the bin: the last hour of churn, the prefix count, the hourly history."""
     ups, wd, pc = point.get(UPDATES), point.get(WITHDRAWALS), point.get(PATH_CHANGES)
     visible = point.get(V4_PREFIXES) + point.get(V6_PREFIXES)
     prefixes = visible if visible > 0 else state.prefixes
-    recent = (*state.recent[-(p.hour_bins - 1) :], (point.bin_start, ups, wd, pc))
-    hour_sum, hour_bins = state.hour_sum + ups, state.hour_bins + 1
-    hourly, baseline, elevated = state.hourly, state.baseline, state.elevated_hours
-    if hour_bins >= p.hour_bins:
-        level = hour_sum / max(prefixes, 1.0)
-        hourly = (*hourly[-(p.trend_hours - 1) :], level)
-        ref = state.open.baseline if state.open is not None else _baseline(state, p)
-        elevated = elevated + 1 if level > p.elevated_ratio * ref else 0
-        if state.open is None:
-            baseline = baseline.push(level, p.baseline_hours)
-        hour_sum, hour_bins = 0.0, 0
+    churn = ups / prefixes if prefixes > 0 else 0.0
+    hour = _per_hour(point.bin_seconds)
+    recent = (
+        (*state.recent[-(hour - 1) :], (point.bin_start, churn, ups, wd, pc))
+        if hour > 1
+        else ((point.bin_start, churn, ups, wd, pc),)
+    )
+    state = replace(
+        state, recent=recent, prefixes=prefixes, last_bin=point.bin_start, hour_bins=state.hour_bins + 1
+    )
+    if state.hour_bins < hour:
+        return state
+    now = level(state, point.bin_seconds, p)
+    ref = state.open.baseline if state.open is not None else _baseline(state, p)
     return replace(
         state,
-        recent=recent,
-        prefixes=prefixes,
-        hour_sum=hour_sum,
-        hour_bins=hour_bins,
-        hourly=hourly,
-        baseline=baseline,
-        last_bin=point.bin_start,
-        elevated_hours=elevated,
+        hour_bins=0,
+        hourly=(*state.hourly[-(p.trend_hours - 1) :], now),
+        baseline=state.baseline if state.open is not None else state.baseline.push(now, p.baseline_hours),
+        elevated_hours=state.elevated_hours + 1 if now > p.elevated_ratio * ref else 0,
     )
 
 
@@ -122,59 +134,56 @@ def step(
     if not point.complete:
         return replace(state, above=()), []
     state = _advance(state, point, p)
-    updates = sum(r[1] for r in state.recent)
-    level = updates / max(state.prefixes, 1.0)
-    base = _baseline(state, p)
+    if state.prefixes <= 0:
+        return state, []
+    now = level(state, point.bin_seconds, p)
     if state.open is not None:
-        return _step_open(state, point, level, entity_type, entity, p)
-    if len(state.baseline) >= p.min_history_hours:
-        hot = level >= p.ratio_open * base
-    else:
-        hot = level >= p.cold_per_prefix
-    if not (hot and updates >= p.min_updates):
+        return _step_open(state, point, now, entity_type, entity, p)
+    base = _baseline(state, p)
+    hot = now >= (p.ratio_open * base if len(state.baseline) >= p.min_history_hours else p.cold_per_prefix)
+    if not (hot and sum(r[2] for r in state.recent) >= p.min_updates):
         return replace(state, above=()), []
     above = (*state.above, point.bin_start)
-    if len(above) < p.k_bins:
+    if len(above) < p.open_bins:
         return replace(state, above=above), []
     hours, z = _trend(state)
-    ev = OpenInstability(
-        above[0], base, level / base, level, severity_of(level / base, p.severity_cuts), hours, z
-    )
-    ev = _totals(ev, state)
+    ratio = now / base
+    ev = OpenInstability(above[0], base, ratio, now, severity_of(ratio, p.severity_cuts), hours, z)
+    ev = _totals(ev, state.recent[-len(above) :])
     state = replace(state, above=(), open=ev)
     return state, [_event(ev, None, point.bin_start, "opened", entity_type, entity, state)]
 
 
-def _totals(ev: OpenInstability, state: InstabilityState) -> OpenInstability:
+def _totals(ev: OpenInstability, rows: tuple[tuple[int, float, float, float, float], ...]) -> OpenInstability:
     return replace(
         ev,
-        updates=ev.updates + state.recent[-1][1],
-        withdrawals=ev.withdrawals + state.recent[-1][2],
-        path_changes=ev.path_changes + state.recent[-1][3],
+        updates=ev.updates + sum(r[2] for r in rows),
+        withdrawals=ev.withdrawals + sum(r[3] for r in rows),
+        path_changes=ev.path_changes + sum(r[4] for r in rows),
     )
 
 
 def _step_open(
-    state: InstabilityState, point: Point, level: float, entity_type: str, entity: str, p: InstabilityParams
+    state: InstabilityState, point: Point, now: float, entity_type: str, entity: str, p: InstabilityParams
 ) -> tuple[InstabilityState, list[Event]]:
-    ev = state.open
-    assert ev is not None
-    ratio = level / ev.baseline
+    ev = _totals(state.open, state.recent[-1:])  # type: ignore[arg-type]
+    ratio = now / ev.baseline
     if ratio < p.ratio_close:
         quiet_since = ev.quiet_since if ev.quiet_since is not None else point.bin_start
         ev = replace(ev, quiet_since=quiet_since, quiet_bins=ev.quiet_bins + 1)
-        if ev.quiet_bins >= p.close_bins:
+        if ev.quiet_bins * point.bin_seconds >= p.close_seconds:
             event = _event(ev, quiet_since, point.bin_start, "closed", entity_type, entity, state)
             return replace(state, open=None, above=()), [event]
         return replace(state, open=ev), []
-    ev = _totals(replace(ev, quiet_since=None, quiet_bins=0), state)
-    trend = _trend(state) if state.hour_bins == 0 else None
+    trend = _trend(state) if state.hour_bins == 0 else (0, 0.0)
     new = replace(
         ev,
+        quiet_since=None,
+        quiet_bins=0,
         peak_ratio=max(ev.peak_ratio, ratio),
-        peak_level=max(ev.peak_level, level),
-        trend_hours=max(ev.trend_hours, trend[0]) if trend else ev.trend_hours,
-        trend_z=max(ev.trend_z, trend[1]) if trend else ev.trend_z,
+        peak_level=max(ev.peak_level, now),
+        trend_hours=max(ev.trend_hours, trend[0]),
+        trend_z=max(ev.trend_z, trend[1]),
     )
     new = replace(new, severity=severity_of(new.peak_ratio, p.severity_cuts))
     state = replace(state, open=new)
@@ -221,4 +230,4 @@ def _event(
     )
 
 
-__all__ = ["InstabilityParams", "InstabilityState", "OpenInstability", "step"]
+__all__ = ["InstabilityParams", "InstabilityState", "OpenInstability", "level", "step"]

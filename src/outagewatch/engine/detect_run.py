@@ -23,7 +23,7 @@ from outagewatch.detect.point import DETECTOR_METRICS, FULL_FEED_V4, FULL_FEED_V
 
 HISTORY_SECONDS = 7 * 86400
 """Signals read before ``--from`` so that baselines are warm when the window starts."""
-ENTITY_TYPES = ("country", "as", "prefix")
+ENTITY_TYPES = ("country", "as", "prefix", "global")
 
 
 @dataclass
@@ -64,14 +64,14 @@ def _signal_rows(
     con: duckdb.DuckDBPyConnection, bin_seconds: int, lo: int, hi: int, types: Sequence[str]
 ) -> pa.Table:
     metrics = ", ".join(f"'{m}'" for m in (*DETECTOR_METRICS, FULL_FEED_V4, FULL_FEED_V6))
-    kinds = ", ".join(f"'{t}'" for t in (*types, "global"))
+    kinds = ", ".join(f"'{t}'" for t in {*types, "global"})
     sql = f"""
         SELECT entity_type, entity, epoch(bin_start)::BIGINT AS t, metric, value FROM signals
         WHERE bin_seconds = ? AND bin_start >= ? AND bin_start <= ? AND entity_type IN ({kinds})
           AND (metric IN ({metrics}) OR (metric LIKE 'upstream.%' AND metric LIKE '%.share'))
         ORDER BY entity_type, entity, t
     """
-    return con.execute(sql, [bin_seconds, _dt(lo), _dt(hi)]).to_arrow_table()
+    return con.sql(sql, params=[bin_seconds, _dt(lo), _dt(hi)]).to_arrow_table()
 
 
 def _by_entity(table: pa.Table) -> dict[tuple[str, str], list[tuple[int, str, float]]]:
@@ -101,7 +101,9 @@ def detect_store(
     if not grid:
         return summary
     series = _by_entity(_signal_rows(con, bin_seconds, grid[0][0], grid[-1][0], entity_types))
-    global_rows = series.pop(("global", "all"), [])
+    global_rows = series.get(("global", "all"), [])
+    if "global" not in entity_types:
+        series.pop(("global", "all"), None)
     global_ok = {t: v > 0 for t, m, v in global_rows if m in (FULL_FEED_V4, FULL_FEED_V6) and v > 0}
     for t, _, _ in global_rows:
         global_ok.setdefault(t, False)

@@ -26,7 +26,7 @@ from outagewatch.signals.partial import (
     upstream_block,
 )
 from outagewatch.signals.state import RoutingState, Updates
-from outagewatch.signals.visibility import Visibility
+from outagewatch.signals.visibility import CHUNK, Visibility
 
 I64 = npt.NDArray[np.int64]
 F64 = npt.NDArray[np.float64]
@@ -197,13 +197,15 @@ def upstream_partial(ctx: BinContext) -> list[pa.Table]:
         cols = np.flatnonzero(afi_of == afi)
         if len(rows) == 0 or len(cols) == 0:
             continue
-        sub = routes[np.ix_(rows, cols)]
-        path_count += np.bincount(sub.reshape(-1), minlength=paths.size)
+        for lo in range(0, len(cols), CHUNK):
+            sub = routes[np.ix_(rows, cols[lo : lo + CHUNK])]
+            path_count += np.bincount(sub.reshape(-1), minlength=paths.size)
         e_sel = np.flatnonzero(afi_of[ci.prefix] == afi) if len(ci.prefix) else np.zeros(0, np.int64)
-        if len(e_sel) and n_up:
-            pid = routes[np.ix_(rows, ci.prefix[e_sel])]
+        for lo in range(0, len(e_sel) if n_up else 0, CHUNK):
+            part = e_sel[lo : lo + CHUNK]
+            pid = routes[np.ix_(rows, ci.prefix[part])]
             ok = has_up[pid]
-            key = np.broadcast_to(ci.country[e_sel], pid.shape)[ok] * n_up + paths.up_id[pid[ok]]
+            key = np.broadcast_to(ci.country[part], pid.shape)[ok] * n_up + paths.up_id[pid[ok]]
             c_acc += np.bincount(key, minlength=n_c * n_up)
         for j, p in enumerate(ctx.watch.tolist()):
             if afi_of[p] == afi:

@@ -74,7 +74,7 @@ class RoutingState:
         if need_r <= rows and need_c <= cols:
             return
         new_r = max(rows, need_r if need_r <= rows else max(need_r, rows * 2))
-        new_c = max(cols, need_c if need_c <= cols else max(need_c, cols * 2))
+        new_c = max(cols, need_c if need_c <= cols else max(need_c, cols * 3 // 2))
         grown = np.zeros((new_r, new_c), dtype=np.uint32)
         grown[:rows, :cols] = self._routes
         self._routes = grown
@@ -84,9 +84,14 @@ class RoutingState:
 
     def table_sizes(self) -> tuple[I64, I64]:
         """Per peer: number of IPv4 and IPv6 prefixes with a route."""
-        present = self.routes != 0
-        v4 = self.prefixes.afi == 4
-        return present[:, v4].sum(axis=1).astype(np.int64), present[:, ~v4].sum(axis=1).astype(np.int64)
+        n_peers, n_pfx = self.peers.size, self.prefixes.size
+        v4, v6 = np.zeros(n_peers, dtype=np.int64), np.zeros(n_peers, dtype=np.int64)
+        for lo in range(0, n_pfx, 1 << 17):
+            present = self._routes[:n_peers, lo : min(lo + (1 << 17), n_pfx)] != 0
+            is4 = self.prefixes.afi[lo : lo + (1 << 17)] == 4
+            v4 += present[:, is4].sum(axis=1)
+            v6 += present[:, ~is4].sum(axis=1)
+        return v4, v6
 
     def set_routes(self, peer: I64, prefix: I64, path: npt.NDArray[np.uint32]) -> None:
         """Set cells directly (RIB rows, snapshots); later entries win."""

@@ -15,6 +15,8 @@ import numpy as np
 import numpy.typing as npt
 
 DEFAULT_FULL_FEED_SHARE: Final = 0.75
+CHUNK: Final = 1 << 17
+"""Prefix columns processed at a time (bounds temporary memory on full tables)."""
 I64 = npt.NDArray[np.int64]
 
 
@@ -70,15 +72,19 @@ def compute(
         ff_rows[afi] = rows
         if len(cols) == 0 or len(rows) == 0:
             continue
-        sub = routes[np.ix_(rows, cols)]
-        present = sub != 0
         asns, asn_of_row = np.unique(peer_asn[rows], return_inverse=True)
-        asn_present = np.zeros((len(asns), len(cols)), dtype=bool)
-        np.logical_or.at(asn_present, asn_of_row.reshape(-1), present)
-        ff_level[cols] = levels(present.sum(axis=0), len(rows))
-        asn_level[cols] = levels(asn_present.sum(axis=0), len(asns))
-        origins = path_origin[sub]
-        pairs.append(_pairs(cols, origins, present, asn_of_row.reshape(-1), len(rows), len(asns)))
+        groups = [np.flatnonzero(asn_of_row.reshape(-1) == g) for g in range(len(asns))]
+        for lo in range(0, len(cols), CHUNK):  # bounded temporaries on full tables
+            chunk = cols[lo : lo + CHUNK]
+            sub = routes[np.ix_(rows, chunk)]
+            present = sub != 0
+            asn_count = np.zeros(len(chunk), dtype=np.int64)
+            for g in groups:
+                asn_count += present[g].any(axis=0)
+            ff_level[chunk] = levels(present.sum(axis=0), len(rows))
+            asn_level[chunk] = levels(asn_count, len(asns))
+            origins = path_origin[sub]
+            pairs.append(_pairs(chunk, origins, present, asn_of_row.reshape(-1), len(rows), len(asns)))
     if pairs:
         pp, po, pf, pa_ = (np.concatenate([p[i] for p in pairs]) for i in range(4))
     else:
@@ -109,9 +115,11 @@ def _pairs(
     p_pfx: list[I64] = [cols[single]]
     p_org: list[npt.NDArray[np.uint32]] = [omax[single]]
     p_ff: list[npt.NDArray[np.int8]] = [levels(present[:, single].sum(axis=0), n_peers)]
-    asn_cnt = np.zeros((n_asns, int(single.sum())), dtype=bool)
-    np.logical_or.at(asn_cnt, asn_of_row, present[:, single])
-    p_asn: list[npt.NDArray[np.int8]] = [levels(asn_cnt.sum(axis=0), n_asns)]
+    asn_cnt = np.zeros(int(single.sum()), dtype=np.int64)
+    ps = present[:, single]
+    for g in range(n_asns):
+        asn_cnt += ps[asn_of_row == g].any(axis=0)
+    p_asn: list[npt.NDArray[np.int8]] = [levels(asn_cnt, n_asns)]
     if len(moas):
         r, c = np.nonzero(present[:, moas])
         org = origins[:, moas][r, c].astype(np.int64)

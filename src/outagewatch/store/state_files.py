@@ -1,4 +1,4 @@
-"""Routing-state snapshots beside the store: ``<db>.state/<collector>/<as_of µs>.parquet``.
+"""Routing-state snapshots beside the store: ``<db>.state/<collector>/<as_of µs>/<table>.parquet``.
 
 An ingest run saves the state at the end of its last bin; a later run whose first element is at
 or after that time starts from it (a later window extends the series). Re-ingesting an earlier
@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 from pathlib import Path
 
-import pyarrow as pa
 import pyarrow.parquet as pq
 
-_NAME = re.compile(r"^(\d+)\.parquet$")
+from outagewatch.signals.snapshot import TABLES, StateSnapshot
+
+_NAME = re.compile(r"^(\d+)$")
 
 
 def state_dir(db_path: str | os.PathLike[str], collector: str) -> Path:
@@ -24,20 +26,25 @@ def state_dir(db_path: str | os.PathLike[str], collector: str) -> Path:
 
 
 def save(
-    db_path: str | os.PathLike[str], collector: str, as_of_us: int, table: pa.Table, keep: int = 4
+    db_path: str | os.PathLike[str], collector: str, as_of_us: int, snap: StateSnapshot, keep: int = 4
 ) -> Path:
     folder = state_dir(db_path, collector)
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{as_of_us}.parquet"
-    tmp = path.with_suffix(".tmp")
-    pq.write_table(table, tmp, compression="zstd")
-    tmp.replace(path)
+    target = folder / str(as_of_us)
+    tmp = folder / f".{as_of_us}.tmp"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    for name, table in snap.tables().items():
+        pq.write_table(table, tmp / f"{name}.parquet", compression="zstd")
+    shutil.rmtree(target, ignore_errors=True)
+    tmp.rename(target)
     for old in _snapshots(folder)[:-keep]:
-        old[1].unlink(missing_ok=True)
-    return path
+        shutil.rmtree(old[1], ignore_errors=True)
+    return target
 
 
-def load_before(db_path: str | os.PathLike[str], collector: str, at_us: int) -> tuple[int, pa.Table] | None:
+def load_before(
+    db_path: str | os.PathLike[str], collector: str, at_us: int
+) -> tuple[int, StateSnapshot] | None:
     """The newest snapshot taken at or before ``at_us``, with its time."""
     folder = state_dir(db_path, collector)
     if not folder.is_dir():
@@ -46,7 +53,7 @@ def load_before(db_path: str | os.PathLike[str], collector: str, at_us: int) -> 
     if not usable:
         return None
     t, p = usable[-1]
-    return t, pq.read_table(p)
+    return t, StateSnapshot(**{name: pq.read_table(p / f"{name}.parquet") for name in TABLES})
 
 
 def _snapshots(folder: Path) -> list[tuple[int, Path]]:

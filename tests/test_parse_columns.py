@@ -1,0 +1,160 @@
+"""Column semantics of the decoder on real records, plus hand-built records for RFC 6793."""
+
+from __future__ import annotations
+
+import struct
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pytest
+
+from outagewatch import ELEMENT_SCHEMA, read_mrt
+from outagewatch.parse.bgpdump_format import as_path_text, communities_text, fmt_ipv6
+from outagewatch.parse.mrt import decode_bytes
+
+TEST_DATA = ("mrt", "bgpdump-tests", "test_data")
+
+
+def _table(shared_data: Path, *parts: str) -> pa.Table:
+    return read_mrt(shared_data.joinpath(*parts), on_problem="ignore").read_all()
+
+
+@pytest.mark.shared
+def test_et_timestamps_keep_microseconds(shared_data: Path) -> None:
+    table = _table(shared_data, *TEST_DATA, "updates.et-header.2015.gz")
+    assert table.schema == ELEMENT_SCHEMA
+    first = table.column("timestamp").cast(pa.int64())[0].as_py()
+    assert first == 1445565678_509481
+    states = table.filter(pc.equal(table.column("kind").cast(pa.string()), "S"))
+    assert states.column("old_state").to_pylist()[:2] == [1, 2]
+    assert states.column("new_state").to_pylist()[:2] == [2, 4]
+    assert states.column("afi").to_pylist()[0] == 0
+
+
+@pytest.mark.shared
+def test_as4_path_merged_into_two_byte_sessions(shared_data: Path) -> None:
+    table = _table(shared_data, *TEST_DATA, "updates.20100722.2015.gz")
+    two_byte = table.filter(pc.equal(table.column("mrt_subtype"), 1))
+    paths = two_byte.column("as_path").to_pylist()
+    merged = [p for p in paths if any(a > 65535 for a in p)]
+    assert [5385, 3356, 2914, 4230, 262685] in merged
+    assert all(23456 not in p for p in merged)
+
+
+@pytest.mark.shared
+def test_as_set_origin_and_rendering(shared_data: Path) -> None:
+    table = _table(shared_data, *TEST_DATA, "bview.20020722.2337.gz")
+    last_is_set = pc.greater(pc.list_value_length(table.column("origin_asns")), 1)
+    sets = table.filter(last_is_set).slice(0, 50).to_pylist()
+    assert sets
+    for row in sets:
+        assert row["origin_asn"] is None
+        code = row["as_path_segments"][-1]
+        assert code >> 8 == 1
+        assert row["origin_asns"] == row["as_path"][-(code & 0xFF) :]
+        assert as_path_text(row["as_path"], row["as_path_segments"]).endswith("}")
+    plain = table.slice(0, 10).to_pylist()
+    assert all(r["origin_asn"] == r["as_path"][-1] == r["origin_asns"][0] for r in plain)
+
+
+@pytest.mark.shared
+def test_communities_large_communities_and_mapped_next_hop(shared_data: Path) -> None:
+    table = _table(shared_data, "mrt", "modern", "rrc01.updates.20241001.0055.gz")
+    large = table.filter(pc.greater(pc.list_value_length(table.column("large_communities")), 0))
+    assert large.num_rows > 1000
+    assert all(len(t) == 3 for t in large.column("large_communities")[0].as_py())
+    row = table.filter(pc.greater(pc.list_value_length(table.column("communities")), 0)).slice(0, 1)
+    values = row.column("communities")[0].as_py()
+    assert communities_text(values) == " ".join(f"{v >> 16}:{v & 0xFFFF}" for v in values)
+    rib = _table(shared_data, *TEST_DATA, "bview.64k_stream_overflow.gz").slice(0, 1).to_pylist()[0]
+    assert rib["nexthop_afi"] == 6
+    assert fmt_ipv6(rib["nexthop"]) == "::ffff:193.0.0.56"
+
+
+@pytest.mark.shared
+def test_add_path_ids(shared_data: Path) -> None:
+    table = _table(shared_data, *TEST_DATA, "bview.ipv6_unicast_add_path.gz")
+    assert table.column("path_id").null_count == 0
+    assert table.column("path_id").to_pylist()[:2] == [59, 61]
+    assert set(table.column("afi").to_pylist()) == {6}
+
+
+# --- hand-built BGP4MP records (RFC 6793 section 4.2.3) ---------------------------------
+
+
+def _attr(flags: int, code: int, value: bytes) -> bytes:
+    return bytes([flags, code, len(value)]) + value
+
+
+def _segment(kind: int, asns: list[int], width: int) -> bytes:
+    return bytes([kind, len(asns)]) + b"".join(a.to_bytes(width, "big") for a in asns)
+
+
+def _update_record(attrs: bytes, nlri: bytes, subtype: int = 1) -> bytes:
+    width = 4 if subtype == 4 else 2
+    body = struct.pack(">HH", 0, len(attrs)) + attrs + nlri
+    message = b"\xff" * 16 + struct.pack(">HB", 19 + len(body), 2) + body
+    head = (65001).to_bytes(width, "big") + (65000).to_bytes(width, "big") + struct.pack(">HH", 0, 1)
+    record = head + bytes([10, 0, 0, 1, 10, 0, 0, 2]) + message
+    return struct.pack(">IHHI", 1_400_000_000, 16, subtype, len(record)) + record
+
+
+def _decode_one(attrs: bytes, subtype: int = 1) -> dict[str, object]:
+    data = _update_record(attrs, bytes([24, 192, 0, 2]), subtype)
+    table, problems = decode_bytes(data, source="built")
+    assert problems == []
+    assert table.num_rows == 1
+    row: dict[str, object] = table.to_pylist()[0]
+    return row
+
+
+BASE = _attr(0x40, 1, b"\x00") + _attr(0x40, 3, bytes([10, 0, 0, 1]))
+
+
+def test_as4_path_replaces_as_trans_tail() -> None:
+    attrs = (
+        BASE
+        + _attr(0x40, 2, _segment(2, [65001, 3356, 23456, 23456], 2))
+        + _attr(0xC0, 17, _segment(2, [70000, 80000], 4))
+        + _attr(0xC0, 7, (23456).to_bytes(2, "big") + bytes([1, 2, 3, 4]))
+        + _attr(0xC0, 18, (70000).to_bytes(4, "big") + bytes([1, 2, 3, 4]))
+    )
+    row = _decode_one(attrs)
+    assert row["as_path"] == [65001, 3356, 70000, 80000]
+    assert row["origin_asn"] == 80000
+    assert row["aggregator_asn"] == 70000
+    assert row["aggregator_ip"] == bytes([1, 2, 3, 4])
+    assert row["peer_asn"] == 65001
+
+
+def test_longer_as4_path_is_ignored() -> None:
+    attrs = (
+        BASE
+        + _attr(0x40, 2, _segment(2, [65001, 23456], 2))
+        + _attr(0xC0, 17, _segment(2, [70000, 80000, 90000], 4))
+    )
+    assert _decode_one(attrs)["as_path"] == [65001, 23456]
+
+
+def test_as4_path_ignored_when_aggregator_is_not_as_trans() -> None:
+    attrs = (
+        BASE
+        + _attr(0x40, 2, _segment(2, [65001, 23456], 2))
+        + _attr(0xC0, 17, _segment(2, [70000], 4))
+        + _attr(0xC0, 7, (65010).to_bytes(2, "big") + bytes([1, 2, 3, 4]))
+        + _attr(0xC0, 18, (70000).to_bytes(4, "big") + bytes([1, 2, 3, 4]))
+    )
+    row = _decode_one(attrs)
+    assert row["as_path"] == [65001, 23456]
+    assert row["aggregator_asn"] == 65010
+
+
+def test_confederation_and_set_segments_stay_distinguishable() -> None:
+    path = _segment(3, [64512, 64513], 4) + _segment(2, [3356], 4) + _segment(1, [10, 20], 4)
+    row = _decode_one(BASE + _attr(0x40, 2, path), subtype=4)
+    assert row["as_path"] == [64512, 64513, 3356, 10, 20]
+    assert row["as_path_segments"] == [3 * 256 + 2, 2 * 256 + 1, 1 * 256 + 2]
+    assert row["origin_asns"] == [10, 20]
+    assert row["origin_asn"] is None
+    assert as_path_text(row["as_path"], row["as_path_segments"]) == "(64512 64513) 3356 {10,20}"  # type: ignore[arg-type]

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated, Any, Literal
 
+import duckdb
 from fastapi import APIRouter, Query, Request
 
 from outagewatch import __version__
@@ -59,9 +61,18 @@ def event(event_id: str, cur: Cursor) -> dict[str, Any]:
     row = queries.event_by_id(cur, event_id)
     if row is None:
         raise not_found(f"unknown event {event_id}", "event_id")
-    row["affected_prefixes"] = affected_prefixes(row["evidence"])
-    row["report"] = event_report(row)
+    row["affected_prefixes"] = affected_prefixes(row["evidence"]) or _dropped(cur, row)
+    row["report"], row["report_markdown"], row["report_source"] = event_report(cur, row)
     return row
+
+
+def _dropped(cur: duckdb.DuckDBPyConnection, row: dict[str, Any]) -> list[str]:
+    start = parse_time(row["start"], "start")
+    end = parse_time(row["end"] or row["updated_at"], "end")
+    assert start is not None and end is not None
+    if end <= start:
+        end = start + timedelta(seconds=300)
+    return queries.dropped_prefixes(cur, row["entity_type"], row["entity"], start, end)
 
 
 @router.get("/runs", summary="Run records: what was ingested, counts, problems, time taken")

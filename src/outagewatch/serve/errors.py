@@ -48,7 +48,8 @@ def bad_parameter(parameter: str, message: str, code: str = "invalid_parameter")
 
 
 def not_found(what: str, parameter: str | None = None) -> ApiError:
-    return ApiError(404, "not_found", what, parameter)
+    """A 404; the message starts with the parameter's name when there is one."""
+    return ApiError(404, "not_found", f"{parameter}: {what}" if parameter else what, parameter)
 
 
 def error_json(status: int, code: str, message: str, parameter: str | None = None) -> JSONResponse:

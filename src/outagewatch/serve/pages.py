@@ -14,6 +14,7 @@ from fastapi.responses import FileResponse
 
 STATIC = Path(__file__).resolve().parent / "static"
 ASSETS = frozenset({"app.js", "overview.js", "entity.js", "event.js", "style.css"})
+"""Files of ``static/`` served under ``/static/`` (the HTML pages have their own routes)."""
 
 router = APIRouter(include_in_schema=False)
 

@@ -104,6 +104,39 @@ def related(cur: duckdb.DuckDBPyConnection, entity_type: str, entity: str, count
     return out
 
 
+def names(cur: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], str]:
+    """(entity_type, entity) → name, for every named entity."""
+    cur.execute("SELECT entity_type, entity, name FROM entities WHERE name IS NOT NULL")
+    return {(t, e): n for t, e, n in cur.fetchall()}
+
+
+def dropped_prefixes(
+    cur: duckdb.DuckDBPyConnection,
+    entity_type: str,
+    entity: str,
+    start: datetime,
+    end: datetime,
+    limit: int = 500,
+) -> list[str]:
+    """Prefixes of an entity whose visibility during ``[start, end)`` fell below the hour before."""
+    if entity_type == "prefix":
+        return [entity]
+    rows = _rows(
+        cur,
+        """
+        SELECT s.entity AS prefix FROM signals s
+        JOIN entity_prefixes p ON p.prefix = s.entity AND p.entity_type = ? AND p.entity = ?
+        WHERE s.entity_type = 'prefix' AND s.metric LIKE 'ipv_.visible_prefixes.%'
+          AND s.bin_start >= ? - INTERVAL 1 HOUR AND s.bin_start < ?
+        GROUP BY s.entity, s.metric
+        HAVING min(value) FILTER (WHERE bin_start >= ?) < max(value) FILTER (WHERE bin_start < ?)
+        ORDER BY 1 LIMIT ?
+        """,
+        [entity_type, entity, start, end, start, start, limit * 4],
+    )
+    return sorted({r["prefix"] for r in rows})[:limit]
+
+
 def metrics_of(cur: duckdb.DuckDBPyConnection, entity_type: str, entity: str) -> list[str]:
     return [
         r["metric"]

@@ -1,0 +1,64 @@
+// Overview: every country with its status at `?at=` (default: latest bin), events first.
+"use strict";
+
+(function () {
+  const params = new URLSearchParams(location.search);
+  const at = params.get("at");
+  const input = document.getElementById("at");
+
+  document.getElementById("at-apply").addEventListener("click", () => {
+    const value = OW.fromInput(input.value);
+    location.search = value ? "?at=" + encodeURIComponent(value) : "";
+  });
+  document.getElementById("at-latest").addEventListener("click", () => { location.search = ""; });
+
+  function eventsTable(events) {
+    if (!events.length) return OW.el("p", { class: "muted" }, "No outage or instability events at this time.");
+    const rows = events.map((e) => OW.el("tr", { "data-event": e.event_id },
+      OW.el("td", {}, OW.badge(e.kind === "outage" ? (e.scope === "partial" ? "partial" : "outage") : e.severity)),
+      OW.el("td", {}, OW.entityLink(e.entity_type, e.entity)),
+      OW.el("td", {}, OW.el("a", { href: "/event/" + e.event_id }, e.summary)),
+      OW.el("td", {}, OW.fmtTime(e.start)),
+      OW.el("td", {}, e.end ? OW.fmtTime(e.end) : "open")));
+    return OW.el("table", { id: "events" },
+      OW.el("thead", {}, OW.el("tr", {}, ["", "Entity", "Event", "Start", "End"].map((h) => OW.el("th", {}, h)))),
+      OW.el("tbody", {}, rows));
+  }
+
+  function sparkline(div, spark, status) {
+    const colour = { outage: "#c0262d", partial: "#e07b00", unstable: "#b8a100" }[status] || "#2e8540";
+    Plotly.newPlot(div, [{ x: spark.t.map(OW.plotTime), y: spark.v, type: "scatter", mode: "lines",
+      line: { color: colour, width: 1.5, shape: "hv" }, fill: "tozeroy", fillcolor: colour + "22" }],
+    { margin: { l: 0, r: 0, t: 0, b: 0 }, xaxis: { visible: false }, yaxis: { visible: false, rangemode: "tozero" },
+      showlegend: false }, { staticPlot: true, displayModeBar: false });
+  }
+
+  function countryRow(c) {
+    const spark = OW.el("div", { class: "spark", "data-points": c.sparkline.v.length });
+    const last = c.sparkline.last;
+    const row = OW.el("tr", { "data-entity": c.entity, "data-status": c.status },
+      OW.el("td", {}, OW.badge(c.status)),
+      OW.el("td", {}, OW.entityLink("country", c.entity)),
+      OW.el("td", {}, c.name || ""),
+      OW.el("td", { class: "num" }, last === null ? "—" : Math.round(last).toLocaleString("en")),
+      OW.el("td", {}, spark));
+    return [row, spark];
+  }
+
+  OW.api("overview", { at: at }).then((data) => {
+    input.value = OW.toInput(data.at);
+    document.getElementById("at-shown").textContent = data.at ? "showing " + OW.fmtTime(data.at) : "store is empty";
+    document.getElementById("active-events").replaceChildren(eventsTable(data.active_events));
+    const body = document.querySelector("#countries tbody");
+    body.replaceChildren();
+    const sparks = [];
+    for (const c of data.countries) {
+      const [row, spark] = countryRow(c);
+      body.append(row);
+      sparks.push([spark, c]);
+    }
+    if (!data.countries.length) body.append(OW.el("tr", {}, OW.el("td", { colspan: 5, class: "muted" }, "No countries in this store.")));
+    for (const [div, c] of sparks) if (c.sparkline.v.length) sparkline(div, c.sparkline, c.status);
+    document.body.dataset.ready = "1";
+  }).catch((err) => { OW.showError(document.getElementById("active-events"), err); document.body.dataset.ready = "error"; });
+})();

@@ -88,13 +88,18 @@ class _Builder:
         self.next_hops: dict[str, int] = {"": 0}
         self.nh_parsed: list[tuple[int, bytes]] = [(0, ZERO16)]
         self.hosts: dict[str, int] = {}
+        self.peers: dict[str, tuple[int, bytes]] = {}
         self.index: list[int] = []  # stream index of each message
 
     def message(self, index: int, data: Attrs, attrs: Attrs, states: tuple[int | None, int | None]) -> int:
         m = self.msg
         self.index.append(index)
         host = str(data["host"]).removesuffix(".ripe.net")
-        peer_afi, peer_ip = _address(str(data["peer"]))
+        peer = str(data["peer"])
+        hit = self.peers.get(peer)
+        if hit is None:
+            hit = self.peers[peer] = _address(peer)
+        peer_afi, peer_ip = hit
         m["timestamp"].append(round(float(data["timestamp"]) * 1_000_000))
         m["collector"].append(self.hosts.setdefault(host, len(self.hosts)))
         m["peer_afi"].append(peer_afi)
@@ -244,12 +249,12 @@ def _update(b: _Builder, index: int, data: Attrs, use_raw: bool) -> None:
     if raw:
         attrs, withdrawn, groups = decode_update(_raw_bytes(str(raw)))
     else:
-        attrs = _json_attrs(data)
         withdrawn = [str(p) for p in data.get("withdrawals") or ()]
         groups = [
             (str(a["next_hop"]).split(",", 1)[0], [str(p) for p in a["prefixes"]])
             for a in data.get("announcements") or ()
         ]
+        attrs = _json_attrs(data) if groups else {}
     first = len(b.index)
     try:
         if withdrawn:  # withdrawn routes carry no attributes, as in an MRT dump

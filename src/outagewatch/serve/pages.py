@@ -10,7 +10,7 @@ from importlib import resources
 from pathlib import Path
 
 from fastapi import APIRouter, HTTPException
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, Response
 
 STATIC = Path(__file__).resolve().parent / "static"
 ASSETS = frozenset({"app.js", "overview.js", "entity.js", "event.js", "style.css"})
@@ -41,6 +41,11 @@ def entity_page(entity_type: str, entity: str) -> FileResponse:
 @router.get("/event/{event_id}")
 def event_page(event_id: str) -> FileResponse:
     return _page("event.html")
+
+
+@router.get("/favicon.ico")
+def favicon() -> Response:
+    return Response(status_code=204)
 
 
 @router.get("/static/plotly.min.js")

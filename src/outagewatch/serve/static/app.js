@@ -31,6 +31,14 @@ const OW = {
 
   entityLink(type, id, label) { return OW.el("a", { href: OW.entityUrl(type, id) }, label || OW.label(type, id)); },
 
+  // "ipv4.visible_slash24.ff_50pct" → "≥50% of full-feed peers"
+  thresholdLabel(metric) {
+    const t = metric.split(".").pop();
+    if (t === "ff_any") return "≥1 full-feed peer";
+    const m = /^(ff|asn)_(\d+)pct$/.exec(t);
+    return m ? "≥" + m[2] + "% of full-feed " + (m[1] === "ff" ? "peers" : "peer ASNs") : metric;
+  },
+
   label(type, id) { return type === "as" ? "AS" + id : id; },
 
   // plotly.js has no time zones: give it naive UTC strings and label the axes "UTC".
@@ -68,9 +76,9 @@ const OW = {
 
   baseLayout(title, events, windowEnd) {
     return {
-      title: { text: title, font: { size: 14 }, x: 0, xanchor: "left" },
+      title: { text: title + " — UTC", font: { size: 14 }, x: 0, xanchor: "left" },
       margin: { l: 56, r: 16, t: 40, b: 36 }, hovermode: "x unified",
-      xaxis: { type: "date", title: { text: "UTC" } }, legend: { orientation: "h", y: -0.2 },
+      xaxis: { type: "date" }, legend: { orientation: "h", y: -0.18 }, showlegend: true,
       shapes: OW.eventShapes(events, windowEnd), annotations: OW.eventAnnotations(events),
     };
   },

@@ -6,7 +6,7 @@
   const type = decodeURIComponent(parts[0]);
   const id = decodeURIComponent(parts.slice(1).join("/"));
   const params = new URLSearchParams(location.search);
-  const THRESHOLD = (m) => m.split(".").pop().replace("ff_", "full-feed ").replace("asn_", "peer ASNs ").replace("pct", "%").replace("any", "≥1 peer");
+  const THRESHOLD = OW.thresholdLabel;
 
   function setRange(start, end) {
     const q = new URLSearchParams();

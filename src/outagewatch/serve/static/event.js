@@ -30,8 +30,8 @@
     const pick = (p) => sig.series.filter((s) => s.metric.startsWith(p));
     const opts = { events: [e], windowEnd: range.end };
     await Promise.all([
-      OW.drawSeries("chart-event", pick("ipv4.visible_slash24."), Object.assign({ title: "Visible /24s around the event" }, opts)),
-      OW.drawSeries("chart-event-churn", pick("all."), Object.assign({ title: "Announcements and withdrawals",
+      OW.drawSeries("chart-event", pick("ipv4.visible_slash24."), Object.assign({ title: "Visible /24s around the event", name: OW.thresholdLabel }, opts)),
+      OW.drawSeries("chart-event-churn", pick("all."), Object.assign({ title: "Announcements and withdrawals", name: (m) => m.slice(4),
         trace: () => ({ type: "bar", mode: undefined }), layout: { barmode: "stack" } }, opts)),
     ]);
     document.body.dataset.ready = "1";

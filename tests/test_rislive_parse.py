@@ -134,6 +134,9 @@ def test_withdrawals_as_sets_masking_and_ipv6() -> None:
     assert a["large_communities"] == [[1, 2, 3]]
 
 
+ANN = [{"next_hop": "192.0.2.1", "prefixes": ["10.0.0.0/8"]}]
+
+
 @pytest.mark.parametrize(
     ("text", "cause"),
     [
@@ -142,8 +145,8 @@ def test_withdrawals_as_sets_masking_and_ipv6() -> None:
         ('{"type": "ris_message", "data": {"type": "UPDATE"}}', "missing field"),
         (_update(withdrawals=["10.0.0.0/8"], peer="not-an-ip"), "not-an-ip"),
         (_update(announcements=[{"next_hop": "bogus", "prefixes": ["10.0.0.0/8"]}]), "bogus"),
-        (_update(path=[1, "x"]), "invalid literal"),
-        (_update(origin="sideways"), "unknown ORIGIN"),
+        (_update(path=[1, "x"], announcements=ANN), "invalid literal"),
+        (_update(origin="sideways", announcements=ANN), "unknown ORIGIN"),
         (_update(raw="FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF00130400"), "expected UPDATE"),
         (json.dumps({"type": "ris_message", "data": {"type": "WAT", "timestamp": 1}}), "unknown ris_message"),
     ],

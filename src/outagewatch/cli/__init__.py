@@ -24,6 +24,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "report_cmd",
     "backfill_cmd",
     "serve_cmd",
+    "watch_cmd",
 )
 
 

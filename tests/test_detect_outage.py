@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from outagewatch.detect import DEFAULT_PARAMS, Point, fold, initial, latest
 from outagewatch.detect.event import event_id, iso
-from outagewatch.detect.point import V4_PREFIXES, V4_SLASH24, V4_SLASH24_ANY
+from outagewatch.detect.point import V4_PREFIXES, V4_SLASH24, V4_SLASH24_ANY, reliable_bins
 
 T0 = 1418947200  # 2014-12-19 00:00 UTC
 BIN = 300
@@ -92,3 +92,23 @@ def test_baseline_excludes_open_event_bins_so_a_long_outage_stays_open() -> None
 def test_gap_in_bins_breaks_the_run() -> None:
     pts = [p for p in series(400, lambda i: 0.0 if i in (200, 202) else 4.0) if p.bin_start != T0 + 201 * BIN]
     assert outages(pts) == []
+
+
+def test_unreliable_bins_never_open_an_outage() -> None:
+    pts = series(400, lambda i: 0.0 if 200 <= i < 260 else 4.0)
+    pts = [Point(p.bin_start, p.bin_seconds, p.metrics, True, not 200 <= i < 260) for i, p in enumerate(pts)]
+    assert outages(pts) == []
+
+
+def test_reliable_bins_need_enough_full_feed_peers_and_no_sudden_shrink() -> None:
+    rows = [
+        (0, "ipv4.full_feed_peers", 20.0),
+        (300, "ipv4.full_feed_peers", 19.0),
+        (600, "ipv4.full_feed_peers", 9.0),
+    ]
+    rows += [
+        (900, "ipv4.full_feed_peers", 9.0),
+        (1200, "ipv4.full_feed_peers", 2.0),
+        (1200, "ipv6.full_feed_peers", 1.0),
+    ]
+    assert reliable_bins(rows) == {0: True, 300: True, 600: False, 900: True, 1200: False}

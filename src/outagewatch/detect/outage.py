@@ -14,7 +14,8 @@ Method (defaults in :class:`OutageParams`, documented in docs/detection.md):
   measure closes it (end = that bin's start);
 * scope: ``full`` when the peak share of the baseline lost reaches ``full_share``, else ``partial``.
 
-Incomplete bins and gaps in the bin sequence reset a run of low bins: they never open an outage.
+Incomplete or unreliable bins (too few full-feed peers, a shrinking peer set) and gaps in the
+bin sequence reset a run of low bins: they never open an outage.
 """
 
 from __future__ import annotations
@@ -132,7 +133,7 @@ def step(
     state: OutageState, point: Point, entity_type: str, entity: str, p: OutageParams
 ) -> tuple[OutageState, list[Event]]:
     """Advance the outage detector of one entity by one bin."""
-    if not point.complete:
+    if not point.complete or not point.reliable:
         return replace(state, pending=()), []
     contiguous = state.last_bin is not None and point.bin_start - state.last_bin == point.bin_seconds
     values = _values(point)

@@ -48,14 +48,16 @@ class Point:
     """The signals of one entity in one bin.
 
     ``bin_start`` is in epoch seconds (UTC). ``complete`` is false for bins the engine marked
-    incomplete (a data gap, a collector missing): such bins never open, extend or close an
-    outage and never feed a baseline.
+    incomplete (a data gap, a collector missing): such bins are skipped by every detector.
+    ``reliable`` is false when the full-feed peer set is too small or just shrank (see
+    :func:`reliable_bins`): visibility says nothing then, so the outage detector skips the bin.
     """
 
     bin_start: int
     bin_seconds: int
     metrics: Mapping[str, float] = field(default_factory=dict)
     complete: bool = True
+    reliable: bool = True
 
     def get(self, metric: str) -> float:
         """The value of ``metric`` in this bin, 0.0 when the engine wrote none."""
@@ -82,16 +84,44 @@ def dense_points(
     global_ok: Mapping[int, bool] | None = None,
 ) -> list[Point]:
     """One point per bin of ``grid`` (``(bin_start, complete)``, ascending) from ``(bin_start,
-    metric, value)`` rows of one entity. A bin absent from ``global_ok`` or mapped to False (no
-    full-feed peer at all) is marked incomplete: zero visibility there says nothing."""
+    metric, value)`` rows of one entity. A bin absent from ``global_ok`` or mapped to False (see
+    :func:`reliable_bins`) is marked unreliable: its visibility says nothing."""
     by_bin: dict[int, dict[str, float]] = {}
     for start, metric, value in rows:
         by_bin.setdefault(start, {})[metric] = value
-    points = []
-    for start, complete in grid:
-        ok = complete and (global_ok is None or global_ok.get(start, False))
-        points.append(Point(start, bin_seconds, by_bin.get(start, {}), ok))
-    return points
+    return [
+        Point(
+            start,
+            bin_seconds,
+            by_bin.get(start, {}),
+            complete,
+            global_ok is None or global_ok.get(start, False),
+        )
+        for start, complete in grid
+    ]
+
+
+def reliable_bins(
+    global_rows: Iterable[tuple[int, str, float]], min_peers: int = 3, max_drop: float = 0.3
+) -> dict[int, bool]:
+    """Bins whose full-feed peer sets can judge visibility, from the ``global/all`` rows: in each
+    family that has full-feed peers (now or in the previous bin), at least ``min_peers`` of them
+    and not ``max_drop`` fewer than in the previous bin (a shrinking peer set moves every share)."""
+    peers: dict[int, dict[str, float]] = {}
+    for start, metric, value in global_rows:
+        if metric in (FULL_FEED_V4, FULL_FEED_V6):
+            peers.setdefault(start, {})[metric] = value
+    out: dict[int, bool] = {}
+    previous: dict[str, float] = {}
+    for start in sorted(peers):
+        ok = True
+        for fam in (FULL_FEED_V4, FULL_FEED_V6):
+            n, before = peers[start].get(fam, 0.0), previous.get(fam, 0.0)
+            if n > 0 or before > 0:
+                ok = ok and n >= min_peers and n >= (1 - max_drop) * before
+        out[start] = ok and any(v > 0 for v in peers[start].values())
+        previous = peers[start]
+    return out
 
 
 __all__ = [
@@ -112,5 +142,6 @@ __all__ = [
     "WITHDRAWALS",
     "Point",
     "dense_points",
+    "reliable_bins",
     "wanted_metric",
 ]

@@ -19,7 +19,7 @@ import pyarrow as pa
 import pycountry
 
 from outagewatch.detect import DEFAULT_PARAMS, Event, Params, dense_points, fold, initial, latest
-from outagewatch.detect.point import DETECTOR_METRICS, FULL_FEED_V4, FULL_FEED_V6
+from outagewatch.detect.point import DETECTOR_METRICS, FULL_FEED_V4, FULL_FEED_V6, reliable_bins
 
 HISTORY_SECONDS = 7 * 86400
 """Signals read before ``--from`` so that baselines are warm when the window starts."""
@@ -104,9 +104,7 @@ def detect_store(
     global_rows = series.get(("global", "all"), [])
     if "global" not in entity_types:
         series.pop(("global", "all"), None)
-    global_ok = {t: v > 0 for t, m, v in global_rows if m in (FULL_FEED_V4, FULL_FEED_V6) and v > 0}
-    for t, _, _ in global_rows:
-        global_ok.setdefault(t, False)
+    global_ok = reliable_bins(global_rows)
     events: list[Event] = []
     for (et, e), rows in sorted(series.items()):
         _, emitted = fold(dense_points(grid, bin_seconds, rows, global_ok), initial(et, e), params)

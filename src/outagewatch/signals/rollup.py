@@ -1,9 +1,10 @@
 """One closed bin → its :class:`SignalPartial`: visibility, churn and upstream roll-ups.
 
 Entities: every country with a mapped prefix, every origin AS ever seen, every watchlisted
-prefix, and ``global/all``. Visibility rows are written for every known entity of a family
-(zeros included, so an outage shows as 0); churn rows only for entities with ≥ 1 update in the
-bin (absent = 0); upstream routes only for upstreams carrying ≥ 1 full-feed route.
+prefix, and ``global/all``. Visibility rows are written for every country and watched prefix
+of a family and for ``global`` (zeros included, so an outage shows as 0); for ASes (tens of
+thousands) only non-zero visibility rows. Churn rows only for entities with ≥ 1 update in the
+bin; upstream routes only for upstreams carrying ≥ 1 full-feed route. Absent means 0.
 """
 
 from __future__ import annotations
@@ -102,8 +103,8 @@ def visibility_partial(ctx: BinContext) -> list[pa.Table]:
         if n_a:
             pp = vis.pair_prefix[ps]
             vals = _vis_values(as_idx[ps], n_a, vis.pair_ff_level[ps], vis.pair_asn_level[ps], weight[pp])
-            has = _as_family(st, ctx.known_as, afi)
-            out.append(block(ctx.bin_start_us, ctx.bin_seconds, "as", as_names, names, vals, _rows(has, 18)))
+            # ASes are many: only non-zero visibility rows are written (absent = 0)
+            out.append(block(ctx.bin_start_us, ctx.bin_seconds, "as", as_names, names, vals, vals != 0))
         all_p = np.flatnonzero(pfx.afi == afi)
         vals = _vis_values(
             np.zeros(len(all_p), np.int64), 1, vis.ff_level[all_p], vis.asn_level[all_p], weight[all_p]
@@ -136,13 +137,6 @@ def visibility_partial(ctx: BinContext) -> list[pa.Table]:
 
 def _rows(has: npt.NDArray[np.bool_], n_metrics: int) -> npt.NDArray[np.bool_]:
     return np.repeat(has[:, None], n_metrics, axis=1)
-
-
-def _as_family(st: RoutingState, known_as: npt.NDArray[np.uint32], afi: int) -> npt.NDArray[np.bool_]:
-    """Known origin ASes that have originated ≥ 1 prefix of the family (by any peer, ever)."""
-    fam = st.origin_families
-    keys = known_as.astype(np.uint64) * np.uint64(8) + np.uint64(afi)
-    return find_sorted(fam, keys)[1]
 
 
 def churn_partial(ctx: BinContext, upd: Updates) -> tuple[list[pa.Table], list[pa.Table]]:
@@ -221,9 +215,12 @@ def upstream_partial(ctx: BinContext) -> list[pa.Table]:
         uk, inv = np.unique(key, return_inverse=True)
         cnt = np.bincount(inv.reshape(-1), weights=path_count[pids].astype(np.float64))
         origin = (uk // (n_up + 1)).astype(np.uint32)
-        a_idx = np.searchsorted(ctx.known_as, origin)
+        a_idx, a_ok = find_sorted(ctx.known_as, origin)
         ups = paths.up_asn[uk % (n_up + 1)]
-        out.append(upstream_block(ctx.bin_start_us, ctx.bin_seconds, "as", _as_names(ctx), a_idx, ups, cnt))
+        block_ = upstream_block(
+            ctx.bin_start_us, ctx.bin_seconds, "as", _as_names(ctx), a_idx[a_ok], ups[a_ok], cnt[a_ok]
+        )
+        out.append(block_)
     nz = np.flatnonzero(c_acc)
     if len(nz):
         ups = paths.up_asn[nz % n_up]

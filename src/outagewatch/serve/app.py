@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 
@@ -35,4 +36,24 @@ def create_app(db: str | os.PathLike[str], refresh_seconds: float = 2.0) -> Fast
     app.include_router(api_entities.router)
     app.include_router(api_events.router)
     app.include_router(pages.router)
+    _document_errors_as_400(app)
     return app
+
+
+def _document_errors_as_400(app: FastAPI) -> None:
+    """Validation errors answer 400 in the error shape: drop FastAPI's default 422 from the document."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            doc = build()
+            for item in doc.get("paths", {}).values():
+                for operation in item.values():
+                    operation.get("responses", {}).pop("422", None)
+            schemas = doc.get("components", {}).get("schemas", {})
+            for name in ("HTTPValidationError", "ValidationError"):
+                schemas.pop(name, None)
+            app.openapi_schema = doc
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -58,6 +58,7 @@ def test_overview_at_outage_time_puts_kp_first_in_outage(client: httpx.Client) -
     statuses = {c["entity"]: c["status"] for c in data["countries"]}
     assert statuses == {"KP": "outage", "CN": "normal", "NL": "normal", "SY": "normal"}
     assert data["countries"][0]["entity"] == "KP"
+    assert {c["entity"]: c["name"] for c in data["countries"]}["NL"] == "Netherlands"  # ISO name fallback
     kp = data["countries"][0]
     assert kp["name"] == "North Korea" and kp["sparkline"]["last"] == 0.0
     assert max(kp["sparkline"]["v"]) == 4.0

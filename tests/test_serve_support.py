@@ -3,7 +3,8 @@
 Synthetic but shaped like the real event: the four /24s of 175.45.176.0/22 (AS131279, single
 upstream AS4837) are visible to all full-feed peers until 2014-12-22 16:15 UTC, invisible until
 the 01:45 bin of 23 Dec (recovery at 01:46), then visible again; churn rises in the 24 h before.
-CN and NL are steady; SY has an open partial outage (to check ordering and the partial status).
+CN and NL are steady (NL has no name in the store); SY has an open partial outage (to check
+ordering and the partial status).
 Used by the API and browser tests until/unless a pipeline-produced store is available.
 """
 
@@ -201,7 +202,6 @@ def build_store(path: Path) -> Path:
         [
             ("country", "KP", "North Korea", "KP"),
             ("country", "CN", "China", "CN"),
-            ("country", "NL", "Netherlands", "NL"),
             ("country", "SY", "Syria", "SY"),
             ("as", "131279", "STAR-KP", "KP"),
             ("as", "4837", "CHINA169-BACKBONE", "CN"),

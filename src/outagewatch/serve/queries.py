@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 import duckdb
+import pytz
 
 from outagewatch.serve.params import aggregate_for, aggregate_sql, iso
 
@@ -16,6 +17,13 @@ EVENT_COLUMNS = (
 HEADLINE_PREFERENCE = ("ff_50pct", "ff_any", "asn_50pct", "ff_25pct", "ff_75pct", "asn_25pct", "ff_100pct")
 
 Row = dict[str, Any]
+
+
+def with_country_name(row: Row) -> Row:
+    """Fill a country's missing name from the ISO 3166 names shipped with pytz."""
+    if row.get("entity_type") == "country" and not row.get("name"):
+        row["name"] = pytz.country_names.get(str(row["entity"]).lower())
+    return row
 
 
 def _rows(cur: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = None) -> list[Row]:
@@ -55,14 +63,14 @@ def entity_row(cur: duckdb.DuckDBPyConnection, entity_type: str, entity: str) ->
         """,
         [entity_type, entity] * 3,
     )
-    return rows[0] if rows else None
+    return with_country_name(rows[0]) if rows else None
 
 
 def list_entities(cur: duckdb.DuckDBPyConnection, entity_type: str | None) -> list[Row]:
     """Every entity with signals or a name, optionally of one type, ordered by type and id."""
     where = "WHERE entity_type = ?" if entity_type else "WHERE entity_type <> 'global'"
     params = [entity_type] * 2 if entity_type else []
-    return _rows(
+    rows = _rows(
         cur,
         f"""
         WITH known AS (
@@ -75,6 +83,7 @@ def list_entities(cur: duckdb.DuckDBPyConnection, entity_type: str | None) -> li
         """,
         params,
     )
+    return [with_country_name(r) for r in rows]
 
 
 def related(cur: duckdb.DuckDBPyConnection, entity_type: str, entity: str, country: str | None) -> Row:
@@ -107,7 +116,9 @@ def related(cur: duckdb.DuckDBPyConnection, entity_type: str, entity: str, count
 def names(cur: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], str]:
     """(entity_type, entity) → name, for every named entity."""
     cur.execute("SELECT entity_type, entity, name FROM entities WHERE name IS NOT NULL")
-    return {(t, e): n for t, e, n in cur.fetchall()}
+    out = {("country", code.upper()): name for code, name in pytz.country_names.items()}
+    out.update({(t, e): n for t, e, n in cur.fetchall()})
+    return out
 
 
 def dropped_prefixes(

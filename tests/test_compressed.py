@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bz2
+import functools
 import gzip
 import io
 import os
@@ -22,6 +23,11 @@ PAYLOAD = b"".join(
     i.to_bytes(4, "big") + b"\x00\x10\x00\x04" + (b"%08d" % (i * 7919 % 100003)) * (i % 13)
     for i in range(60_000)
 )
+
+
+@functools.cache
+def _bz2(copies: int, level: int) -> bytes:
+    return bz2.compress(PAYLOAD * copies, level)
 
 
 def _read_all(stream: InputStream, size: int = 65_536) -> bytes:
@@ -49,7 +55,7 @@ def files(tmp_path: Path) -> dict[str, Path]:
     }
     out["plain"].write_bytes(PAYLOAD)
     out["gzip"].write_bytes(gzip.compress(PAYLOAD, 6))
-    out["bzip2"].write_bytes(bz2.compress(PAYLOAD, 9))
+    out["bzip2"].write_bytes(_bz2(1, 9))
     return out
 
 
@@ -81,7 +87,7 @@ def test_file_object_and_read_all(files: dict[str, Path], codec: str) -> None:
 @settings(max_examples=30, deadline=None)
 @given(sizes=st.lists(st.integers(min_value=0, max_value=300_000), min_size=1, max_size=40))
 def test_mixed_read_sizes_reassemble(sizes: list[int]) -> None:
-    data = gzip.compress(PAYLOAD[:400_000], 1) + bz2.compress(b"x")[:0]
+    data = gzip.compress(PAYLOAD[:400_000], 1)
     with open_input(io.BytesIO(data)) as s:
         got = bytearray()
         for i, n in enumerate(sizes):
@@ -100,7 +106,7 @@ def test_multi_member_gzip_and_multi_stream_bzip2(tmp_path: Path) -> None:
     gz = tmp_path / "multi.gz"
     gz.write_bytes(gzip.compress(halves[0]) + gzip.compress(halves[1]) + gzip.compress(b"") + b"\0" * 9)
     bz = tmp_path / "multi.bz2"
-    bz.write_bytes(bz2.compress(halves[0]) + bz2.compress(halves[1]))
+    bz.write_bytes(bz2.compress(halves[0], 1) + bz2.compress(halves[1], 1))
     for path in (gz, bz):
         with open_input(path) as s:
             assert _read_all(s, 777_777) == PAYLOAD
@@ -245,3 +251,51 @@ def test_zlib_fallback_decoder_matches(files: dict[str, Path], monkeypatch: pyte
     monkeypatch.setattr(compressed, "_gzip_impl", zlib)
     with open_input(files["gzip"]) as s:
         assert _read_all(s) == PAYLOAD
+
+
+@pytest.mark.parametrize("where", [0.0, 0.5, 0.999])
+def test_bzip2_damage_parallel_and_stdlib_agree(tmp_path: Path, where: float) -> None:
+    """Flipped bits in a bzip2 file: the good blocks before the damage, then CorruptInput.
+
+    bzip2 checks a block's CRC only after emitting it, so up to one block (100 kB at level 1)
+    before the error may be unverified, as with `bzip2 -dc`.
+    """
+    data = PAYLOAD * 3
+    blob = bytearray(_bz2(3, 1))
+    blob[20 + int((len(blob) - 40) * where)] ^= 0x40
+    p = tmp_path / "flip.bz2"
+    p.write_bytes(bytes(blob))
+    results = []
+    for threads in (1, 2):
+        got = bytearray()
+        with open_input(p, threads=threads) as s, pytest.raises(CorruptInput, match=r"flip\.bz2") as info:
+            while block := s.read(50_000):
+                got += block
+        assert info.value.offset == len(got)
+        verified = max(0, len(got) - 100_000)
+        assert got[:verified] == data[:verified]
+        if where > 0.9:
+            assert len(got) > len(data) // 2
+        results.append(bytes(got))
+    assert results[0] == results[1]
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_bzip2_truncated_parallel_and_stdlib_agree(tmp_path: Path, threads: int) -> None:
+    blob = _bz2(3, 1)
+    p = tmp_path / "cut.bz2"
+    p.write_bytes(blob[: len(blob) * 3 // 4])
+    got = bytearray()
+    with open_input(p, threads=threads) as s, pytest.raises(TruncatedInput):
+        while block := s.read(70_000):
+            got += block
+    assert bytes(got) == bz2.BZ2Decompressor().decompress(p.read_bytes())
+    assert len(got) > len(PAYLOAD)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_bzip2_multi_stream_and_padding(tmp_path: Path, threads: int) -> None:
+    p = tmp_path / "multi.bz2"
+    p.write_bytes(_bz2(1, 9) + bz2.compress(PAYLOAD[:999]) + b"\0" * 5)
+    with open_input(p, threads=threads) as s:
+        assert _readinto_all(s, 333_333) == PAYLOAD + PAYLOAD[:999]

@@ -24,7 +24,7 @@ def recorder(con: Any) -> RecordFn:
     sql = f"INSERT INTO alert_deliveries ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
 
     def record(row: Attempt) -> None:
-        con.execute(sql, [getattr(row, c) for c in COLUMNS])
+        con.execute(sql, [getattr(row, c) for c in COLUMNS]).fetchall()
 
     return record
 

@@ -21,6 +21,7 @@ from typing import Any
 
 import pyarrow as pa
 from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.protocol import State
 
 ORIGINS = ("igp", "egp", "incomplete")
 STATES = {6: "connected"}
@@ -103,6 +104,70 @@ def _message(rows: list[dict[str, Any]]) -> str:
     return json.dumps({"type": "ris_message", "data": data})
 
 
+def outage_stream(
+    start: int,
+    bin_seconds: int,
+    bins_before: int,
+    bins_out: int,
+    bins_after: int,
+    *,
+    peers: int = 8,
+    background: int = 64,
+    targets: Sequence[str] = ("175.45.176.0/24", "175.45.177.0/24", "175.45.178.0/24", "175.45.179.0/24"),
+    origin: int = 131279,
+    upstream: int = 4837,
+    host: str = "rrc00",
+) -> tuple[list[str], int, int]:
+    """A scenario stream in the shape of the 2014 KP outage, compressed in time.
+
+    ``peers`` full-feed peers announce ``background`` prefixes and the ``targets`` (origin
+    ``origin`` behind ``upstream``) at ``start``; every bin carries some background churn; the
+    targets are withdrawn by every peer ``bins_before`` bins after the start and come back
+    ``bins_out`` bins later. A last message one bin after the end closes the final bin.
+    Returns (messages, withdrawal time, return time) in epoch seconds.
+    """
+    out: list[str] = []
+    peer_ips = [f"192.0.2.{i + 1}" for i in range(peers)]
+    bg = [f"10.{i // 256}.{i % 256}.0/24" for i in range(background)]
+
+    def update(t: float, i: int, announce: list[str], path: list[int], withdraw: list[str]) -> str:
+        data: dict[str, Any] = {
+            "timestamp": round(t, 3), "peer": peer_ips[i], "peer_asn": str(64600 + i), "id": f"sim-{t}-{i}",
+            "host": host, "type": "UPDATE", "path": path, "community": [], "origin": "igp",
+            "announcements": [{"next_hop": peer_ips[i], "prefixes": announce}] if announce else [],
+            "withdrawals": withdraw,
+        }  # fmt: skip
+        return json.dumps({"type": "ris_message", "data": data})
+
+    def bg_path(i: int, k: int) -> list[int]:
+        return [64600 + i, 3356, 65000 + k % 50]
+
+    for i in range(peers):
+        for k, p in enumerate(bg):
+            out.append(update(start + 0.01 * i, i, [p], bg_path(i, k), []))
+        out.append(
+            update(start + 0.01 * i + 0.005, i, list(targets), [64600 + i, 3356, upstream, origin], [])
+        )
+    total = bins_before + bins_out + bins_after
+    down = start + bins_before * bin_seconds + 7
+    back = start + (bins_before + bins_out) * bin_seconds + 7
+    for b in range(total):
+        t0 = start + b * bin_seconds
+        for j in range(4):  # background churn: path flaps between two upstreams
+            k = (b * 4 + j) % background
+            i = (b + j) % peers
+            path = bg_path(i, k) if (b + j) % 2 else [64600 + i, 174, 65000 + k % 50]
+            out.append(update(t0 + 20 + j, i, [bg[k]], path, []))
+        if t0 < down <= t0 + bin_seconds:
+            out.extend(update(down + 0.1 * i, i, [], [], list(targets)) for i in range(peers))
+        if t0 < back <= t0 + bin_seconds:
+            paths = [[64600 + i, 3356, upstream, origin] for i in range(peers)]
+            out.extend(update(back + 0.1 * i, i, list(targets), paths[i], []) for i in range(peers))
+    out.append(update(start + (total + 1) * bin_seconds + 1, 0, [bg[0]], bg_path(0, 0), []))
+    out.sort(key=lambda m: json.loads(m)["data"]["timestamp"])
+    return out, down, back
+
+
 class ReplayServer:
     """RIS Live protocol on 127.0.0.1, in a background thread with its own event loop."""
 
@@ -139,12 +204,13 @@ class ReplayServer:
         self._loop.call_soon_threadsafe(self.messages.extend, list(messages))
 
     def drop(self, skip: int = 0) -> None:
-        """Cut every connection now and skip ``skip`` messages (lost while disconnected)."""
+        """Cut every connection now, as a network failure would (no closing handshake), and skip
+        ``skip`` messages (lost while disconnected)."""
 
         async def cut() -> None:
             self.cursor += skip
             for ws in list(self._live):
-                await ws.close(1011, "replay server dropped the connection")
+                ws.transport.abort()
 
         asyncio.run_coroutine_threadsafe(cut(), self._loop).result(10)
 
@@ -187,6 +253,8 @@ class ReplayServer:
         delay = 1.0 / self.rate if self.rate else 0.0
         while True:
             if self.cursor >= len(self.messages):
+                if ws.state is not State.OPEN:
+                    return
                 await asyncio.sleep(0.01)
                 continue
             i = self.cursor

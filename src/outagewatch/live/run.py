@@ -27,7 +27,7 @@ from outagewatch.alerts.record import recorder, sent_keys
 from outagewatch.live import checkpoint
 from outagewatch.live.detection import LiveDetectors
 from outagewatch.live.settings import LiveSettings
-from outagewatch.live.watcher import Watcher
+from outagewatch.live.watcher import Watcher, run_sql
 from outagewatch.signals.engine import SignalEngine
 from outagewatch.signals.mapping import PrefixMapper
 from outagewatch.signals.snapshot import StateSnapshot, restore
@@ -88,7 +88,8 @@ def build(
     if loaded is not None:
         detectors.loads(loaded[2]["detectors"])
     run_id = uuid.uuid4().hex[:16]
-    con.execute(
+    run_sql(
+        con,
         "INSERT INTO runs (run_id, command, started_at, inputs, status, details)"
         " VALUES (?, 'watch', ?, ?, ?, ?)",
         [run_id, datetime.now(UTC), json.dumps([settings.client.url, *map(str, rib)]), "running", "{}"],
@@ -120,8 +121,8 @@ def _collector(path: Path) -> str:
 
 def _restart_gap(con: Any, watcher: Watcher, bin_seconds: int) -> datetime | None:
     """Open a gap at the end of the last stored bin: what arrived after it was lost."""
-    row = con.execute("SELECT max(bin_start) FROM bins WHERE bin_seconds = ?", [bin_seconds]).fetchone()
-    last = row[0] if row else None
+    rows = con.execute("SELECT max(bin_start) FROM bins WHERE bin_seconds = ?", [bin_seconds]).fetchall()
+    last = rows[0][0] if rows else None
     if last is None:
         return None
     end_us = int(last.timestamp() * 1_000_000) + bin_seconds * 1_000_000
@@ -151,7 +152,8 @@ async def serve(watcher: Watcher, settings: LiveSettings, stop: asyncio.Event, l
                 await asyncio.wait_for(watcher.dispatcher.drain(), 10)
             await watcher.dispatcher.close()
         watcher.metrics.write_json(watcher.folder / "metrics.json")
-        watcher.con.execute(
+        run_sql(
+            watcher.con,
             "UPDATE runs SET status = 'stopped', finished_at = ? WHERE run_id = ?",
             [datetime.now(UTC), watcher.run_id],
         )

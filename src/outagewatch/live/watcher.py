@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -44,6 +45,11 @@ EVENT_COLUMNS = (
     "event_id", "kind", "entity_type", "entity", "start", "end", "status", "scope", "severity", "score",
     "summary", "evidence", "updated_at",
 )  # fmt: skip
+
+
+def run_sql(con: Any, text: str, params: Sequence[Any] = ()) -> None:
+    """Execute and consume the result (DuckDB refuses new work while a result is pending)."""
+    con.execute(text, list(params)).fetchall()
 
 
 def _dt(us: int | None) -> datetime | None:
@@ -86,7 +92,8 @@ class Watcher:
             return
         self.cp.gaps.append([start_us, None])
         self.metrics.add("gaps")
-        self.con.execute(
+        run_sql(
+            self.con,
             "INSERT INTO gaps (source, gap_start, gap_end, reason) VALUES (?, ?, NULL, ?)",
             [self.source, _dt(start_us), reason],
         )
@@ -94,7 +101,8 @@ class Watcher:
     def _close_gap(self, end_us: int) -> None:
         gap = self.cp.gaps[-1]
         gap[1] = max(end_us, int(gap[0] or end_us))
-        self.con.execute(
+        run_sql(
+            self.con,
             "UPDATE gaps SET gap_end = ? WHERE source = ? AND gap_start = ? AND gap_end IS NULL",
             [_dt(gap[1]), self.source, _dt(gap[0])],
         )
@@ -180,15 +188,15 @@ class Watcher:
     ) -> None:
         """One transaction per bin. A live bin is always new (bins up to the last stored one
         are never emitted again, see ``floor_us``), so plain inserts serve; upserts otherwise."""
-        self.con.execute("BEGIN TRANSACTION")
+        run_sql(self.con, "BEGIN TRANSACTION")
         try:
             write(self.con, "signals", signals)
             write(self.con, "peers", cb.peers)
             upsert(self.con, "bins", _bins_row(cb, complete))
             self._write_events(events)
-            self.con.execute("COMMIT")
+            run_sql(self.con, "COMMIT")
         except BaseException:
-            self.con.execute("ROLLBACK")
+            run_sql(self.con, "ROLLBACK")
             raise
 
     def _write_events(self, events: list[Event]) -> None:
@@ -202,7 +210,7 @@ class Watcher:
             row = ev.row()
             row["evidence"] = json.dumps(row["evidence"], default=str)
             rows.append([row[c] for c in EVENT_COLUMNS])
-        self.con.executemany(sql, rows)
+        self.con.executemany(sql, rows).fetchall()
 
     def _problems(self, problems: list[Any]) -> None:
         self.metrics.add("problems", len(problems))
@@ -216,7 +224,8 @@ class Watcher:
         checkpoint.save(self.folder, self.cp, snapshot(self.engine.state).tables(), blobs)
         details = json.dumps(self.metrics.snapshot())
         c = self.metrics.counters
-        self.con.execute(
+        run_sql(
+            self.con,
             "UPDATE runs SET finished_at = now(), elements = ?, problems = ?, bins = ?, details = ?"
             " WHERE run_id = ?",
             [int(c["elements"]), int(c["problems"]), int(c["bins_closed"]), details, self.run_id],

@@ -161,6 +161,8 @@ class RisLiveClient:
             self._ready.set()
             consumer.cancel()
             await asyncio.gather(consumer, return_exceptions=True)
+            if not consumer.cancelled() and consumer.exception() is not None:
+                raise RuntimeError("the stream handler failed") from consumer.exception()
             self._deliver()
         return received
 

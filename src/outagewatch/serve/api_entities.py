@@ -13,6 +13,7 @@ from outagewatch.serve.deps import get_cursor, resolve_at
 from outagewatch.serve.errors import ERROR_RESPONSES, bad_parameter, not_found
 from outagewatch.serve.params import (
     AGGREGATES,
+    BIN_LADDER,
     check_choice,
     check_metrics,
     check_range,
@@ -27,6 +28,8 @@ router = APIRouter(prefix="/api/v1", responses=ERROR_RESPONSES)
 EntityType = Literal["country", "as", "prefix", "global"]
 Cursor = Annotated[duckdb.DuckDBPyConnection, Depends(get_cursor)]
 AtParam = Annotated[str | None, Query(description="UTC ISO 8601 time; default: the latest stored bin")]
+SPARK_POINTS = 100
+"""At most this many points per sparkline (levels: minimum per bucket, so drops stay visible)."""
 DEFAULT_METRICS = ["ipv4.visible_prefixes.*", "ipv4.visible_slash24.*", "all.*", "upstream.*"]
 
 
@@ -55,7 +58,7 @@ def overview(
     _with_status(countries, active)
     metric = queries.headline_metric(cur, "country")
     window = (when - timedelta(hours=hours), when + timedelta(seconds=1))
-    out_bin = choose_bin(window[0], window[1], 300, None) if hours > 24 else 300
+    out_bin = next((b for b in BIN_LADDER if hours * 3600 / b <= SPARK_POINTS), BIN_LADDER[-1])
     spark = queries.sparklines(cur, "country", metric, window, out_bin) if metric else {}
     for row in countries:
         row["sparkline"] = spark.get(row["entity"], {"t": [], "v": [], "last": None})

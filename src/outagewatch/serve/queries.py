@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from datetime import datetime
 from typing import Any
 
 import duckdb
+import numpy as np
 import pytz
 
 from outagewatch.serve.params import aggregate_for, aggregate_sql, iso
@@ -188,6 +190,23 @@ def _metric_filter(patterns: list[str]) -> tuple[str, list[Any]]:
     return "(" + " OR ".join(clauses) + ")", params
 
 
+ISO_SQL = "strftime(to_timestamp(floor(epoch(bin_start) / ?) * ?), '%Y-%m-%dT%H:%M:%SZ')"
+"""The bucket start of a row as ISO 8601 text (session time zone is UTC); params: bin, bin."""
+
+
+Grouped = list[tuple[str, list[str], list[float]]]
+
+
+def _grouped(cur: duckdb.DuckDBPyConnection, sql: str, params: list[Any]) -> Grouped:
+    """The query's rows ``(key, t, v)``, ordered by key, as one (key, times, values) per key, columnar."""
+    cols = list(cur.execute(sql, params).fetchnumpy().values())
+    keys, times, values = cols[0], cols[1].tolist(), np.asarray(cols[2], dtype=np.float64).tolist()
+    if not len(keys):
+        return []
+    cuts = [0, *(np.flatnonzero(keys[1:] != keys[:-1]) + 1).tolist(), len(keys)]
+    return [(str(keys[a]), times[a:b], values[a:b]) for a, b in itertools.pairwise(cuts)]
+
+
 def signal_series(
     cur: duckdb.DuckDBPyConnection,
     key: tuple[str, str, int],
@@ -199,29 +218,18 @@ def signal_series(
     """Series ``{metric, aggregate, t, v}`` of one entity, bucketed to ``out_bin`` seconds."""
     entity_type, entity, stored = key
     mfilter, mparams = _metric_filter(patterns)
-    expr = aggregate_sql(agg)
-    cur.execute(
-        f"""
-        SELECT metric, to_timestamp(floor(epoch(bin_start) / ?) * ?) AS t, {expr} AS v
+    sql = f"""
+        SELECT metric, {ISO_SQL} AS t, {aggregate_sql(agg)} AS v
         FROM signals
         WHERE entity_type = ? AND entity = ? AND bin_seconds = ? AND bin_start >= ? AND bin_start < ?
           AND {mfilter}
         GROUP BY metric, t ORDER BY metric, t
-        """,
-        [out_bin, out_bin, entity_type, entity, stored, *window, *mparams],
-    )
-    series: dict[str, Row] = {}
-    for metric, t, v in cur.fetchall():
-        entry = series.setdefault(
-            metric, {"metric": metric, "aggregate": aggregate_for(metric, agg), "t": [], "v": []}
-        )
-        entry["t"].append(iso(t))
-        entry["v"].append(float(v))
-    return list(series.values())
-
-
-def _matches(metric: str, patterns: list[str]) -> bool:
-    return any(metric.startswith(p[:-1]) if p.endswith("*") else metric == p for p in patterns)
+        """
+    params = [out_bin, out_bin, entity_type, entity, stored, *window, *mparams]
+    return [
+        {"metric": metric, "aggregate": aggregate_for(metric, agg), "t": t, "v": v}
+        for metric, t, v in _grouped(cur, sql, params)
+    ]
 
 
 def sparklines(
@@ -232,22 +240,13 @@ def sparklines(
     out_bin: int,
 ) -> dict[str, Row]:
     """One bucketed (minimum) series of ``metric`` per entity of a type: entity → {t, v, last}."""
-    cur.execute(
-        """
-        SELECT entity, to_timestamp(floor(epoch(bin_start) / ?) * ?) AS t, min(value) AS v
+    sql = f"""
+        SELECT entity, {ISO_SQL} AS t, min(value) AS v
         FROM signals WHERE entity_type = ? AND metric = ? AND bin_start >= ? AND bin_start < ?
         GROUP BY entity, t ORDER BY entity, t
-        """,
-        [out_bin, out_bin, entity_type, metric, *window],
-    )
-    out: dict[str, Row] = {}
-    for entity, t, v in cur.fetchall():
-        entry = out.setdefault(entity, {"t": [], "v": []})
-        entry["t"].append(iso(t))
-        entry["v"].append(float(v))
-    for entry in out.values():
-        entry["last"] = entry["v"][-1] if entry["v"] else None
-    return out
+        """
+    grouped = _grouped(cur, sql, [out_bin, out_bin, entity_type, metric, *window])
+    return {entity: {"t": t, "v": v, "last": v[-1] if v else None} for entity, t, v in grouped}
 
 
 def active_events(cur: duckdb.DuckDBPyConnection, at: datetime, entity_type: str | None = None) -> list[Row]:

@@ -56,6 +56,23 @@ static inline int buf_put(Buf *b, const void *src, size_t n) {
     return 0;
 }
 
+/* Append n uint32 values; short lists are the rule, so copy inline. */
+static inline int buf_put32(Buf *b, const uint32_t *src, size_t n) {
+    if (b->len + 4 * n > b->cap && buf_grow(b, 4 * n) < 0) return -1;
+    uint32_t *dst = (uint32_t *)(b->data + b->len);
+    for (size_t k = 0; k < n; k++) dst[k] = src[k];
+    b->len += 4 * n;
+    return 0;
+}
+
+static inline int buf_put16(Buf *b, const uint16_t *src, size_t n) {
+    if (b->len + 2 * n > b->cap && buf_grow(b, 2 * n) < 0) return -1;
+    uint16_t *dst = (uint16_t *)(b->data + b->len);
+    for (size_t k = 0; k < n; k++) dst[k] = src[k];
+    b->len += 2 * n;
+    return 0;
+}
+
 /* ------------------------------------------------------------------ columns */
 
 typedef struct {
@@ -209,7 +226,8 @@ static void problem(Decoder *d, const Ctx *x, int64_t offset, const char *fmt, .
 
 static const uint8_t ZERO16[16] = {0};
 
-static int emit(Decoder *d, const Ctx *x, int kind, uint8_t afi, const uint8_t *prefix, uint8_t plen,
+/* prefix: nb raw address bytes (nb <= 16), masked to plen bits here */
+static int emit(Decoder *d, const Ctx *x, int kind, uint8_t afi, const uint8_t *prefix, int nb, uint8_t plen,
                 int has_pid, uint32_t pid, uint8_t nh_afi, const uint8_t *nh, const Attrs *a) {
     Cols *c = &d->cols;
     if (c->n == c->cap && cols_grow(c, 0) < 0) { d->oom = 1; return -1; }
@@ -223,7 +241,10 @@ static int emit(Decoder *d, const Ctx *x, int kind, uint8_t afi, const uint8_t *
     memcpy(c->peer_ip + 16 * i, x->peer_ip, 16);
     c->peer_asn[i] = x->peer_asn;
     c->afi[i] = afi;
-    memcpy(c->prefix + 16 * i, prefix ? prefix : ZERO16, 16);
+    uint8_t *dst = c->prefix + 16 * i;
+    memset(dst, 0, 16);
+    for (int k = 0; k < nb; k++) dst[k] = prefix[k];
+    if ((plen & 7) && plen < 128) dst[plen >> 3] &= (uint8_t)(0xff << (8 - (plen & 7)));
     c->plen[i] = plen;
     c->path_id[i] = pid;
     if (has_pid) present |= P_PATH_ID;
@@ -241,14 +262,12 @@ static int emit(Decoder *d, const Ctx *x, int kind, uint8_t afi, const uint8_t *
         memcpy(c->agg_ip + 4 * i, a->agg_ip, 4);
         c->origin_asn[i] = a->origin_asn;
         if (a->has_origin_asn) present |= P_ORIGIN_ASN;
-        if (buf_put(&c->path, d->path, 4 * (size_t)a->npath) < 0 ||
-            buf_put(&c->seg, d->seg, 2 * (size_t)a->nseg) < 0 ||
-            buf_put(&c->comm, d->comm, 4 * (size_t)a->ncomm) < 0 ||
-            buf_put(&c->lcomm, d->lcomm, 4 * (size_t)a->nlcomm) < 0) {
+        if (buf_put32(&c->path, d->path, a->npath) < 0 || buf_put16(&c->seg, d->seg, a->nseg) < 0 ||
+            buf_put32(&c->comm, d->comm, a->ncomm) < 0 || buf_put32(&c->lcomm, d->lcomm, a->nlcomm) < 0) {
             d->oom = 1;
             return -1;
         }
-        if (a->noasn && buf_put(&c->oasn, d->path + (a->npath - a->noasn), 4 * (size_t)a->noasn) < 0) {
+        if (a->noasn && buf_put32(&c->oasn, d->path + (a->npath - a->noasn), a->noasn) < 0) {
             d->oom = 1;
             return -1;
         }
@@ -272,7 +291,7 @@ static int emit(Decoder *d, const Ctx *x, int kind, uint8_t afi, const uint8_t *
 }
 
 static int emit_state(Decoder *d, const Ctx *x, uint16_t old_state, uint16_t new_state) {
-    if (emit(d, x, K_STATE, 0, NULL, 0, 0, 0, 0, NULL, NULL) < 0) return -1;
+    if (emit(d, x, K_STATE, 0, NULL, 0, 0, 0, 0, 0, NULL, NULL) < 0) return -1;
     Cols *c = &d->cols;
     size_t i = c->n - 1;
     c->old_state[i] = (uint8_t)old_state;
@@ -384,9 +403,15 @@ static void finish_path(Decoder *d, const Ctx *x, Attrs *a, int asn_len) {
 
 /* Parse path attributes. Returns 0, or -1 when the attribute block is malformed (what parsed is kept). */
 static int parse_attrs(Decoder *d, const Ctx *x, const uint8_t *p, size_t len, int asn_len, Attrs *a) {
-    memset(a, 0, offsetof(Attrs, as_path));
-    a->has_as_path = a->has_as4_path = a->has_as4_agg = 0;
+    a->present = 0;
+    a->origin = a->atomic = a->nh_afi = 0;
+    a->med = a->lp = a->agg_asn = 0;
+    memset(a->agg_ip, 0, 4);
+    memset(a->nh, 0, 16);
     a->ncomm = a->nlcomm = 0;
+    a->has_mp_reach = a->has_mp_unreach = 0;
+    a->mp_reach_len = a->mp_unreach_len = 0;
+    a->has_as_path = a->has_as4_path = a->has_as4_agg = 0;
     const uint8_t *end = p + len;
     int rc = 0;
     while (p < end) {
@@ -509,7 +534,6 @@ static int walk_nlri(Decoder *d, const Ctx *x, const uint8_t *p, size_t len, int
                      uint8_t nh_afi, const uint8_t *nh, const Attrs *a, const char *what) {
     const uint8_t *end = p + len;
     int maxbits = afi == 6 ? 128 : 32;
-    uint8_t pfx[16], plen;
     if (!addpath && len && !nlri_ok(p, len, maxbits, 0) && nlri_ok(p, len, maxbits, 1)) {
         /* BIRD and others dump RFC 7911 add-path messages under the plain subtypes */
         if (!d->warned_addpath)
@@ -528,18 +552,18 @@ static int walk_nlri(Decoder *d, const Ctx *x, const uint8_t *p, size_t len, int
             pid = be32(p);
             p += 4;
         }
-        int r = read_prefix(p, end, maxbits, pfx, &plen);
-        if (r < 0) {
-            if (r == -1)
-                problem(d, x, x->offset, "%s: prefix length %u exceeds %d bits", what, p[0], maxbits);
-            else
-                problem(d, x, x->offset, "%s: prefix /%u truncated (%zu bytes left)", what, p[0],
-                        (size_t)(end - p - 1));
+        if (p >= end) break;
+        int bits = p[0], nb = (bits + 7) >> 3;
+        if (bits > maxbits) {
+            problem(d, x, x->offset, "%s: prefix length %u exceeds %d bits", what, p[0], maxbits);
             return -1;
         }
-        if (r == 0) break;
-        p += r;
-        if (emit(d, x, kind, (uint8_t)afi, pfx, plen, addpath, pid, nh_afi, nh, a) < 0) return -2;
+        if (end - p - 1 < nb) {
+            problem(d, x, x->offset, "%s: prefix /%u truncated (%zu bytes left)", what, p[0], (size_t)(end - p - 1));
+            return -1;
+        }
+        if (emit(d, x, kind, (uint8_t)afi, p + 1, nb, (uint8_t)bits, addpath, pid, nh_afi, nh, a) < 0) return -2;
+        p += 1 + nb;
     }
     return 0;
 }
@@ -674,7 +698,7 @@ static int do_bgp4mp_entry(Decoder *d, Ctx *x, const uint8_t *p, size_t len) {
     Attrs a;
     parse_attrs(d, x, p, alen, 2, &a);
     if (a.nh_afi && !nh_afi) { nh_afi = a.nh_afi; memcpy(nh, a.nh, 16); }
-    return emit(d, x, K_RIB, (uint8_t)pafi, pfx, plen, 0, 0, nh_afi, nh, &a);
+    return emit(d, x, K_RIB, (uint8_t)pafi, pfx, 16, plen, 0, 0, nh_afi, nh, &a);
 short_rec:
     problem(d, x, x->offset, "record too short (%zu bytes) for BGP4MP_ENTRY", len);
     return 0;
@@ -840,7 +864,7 @@ static int do_table_dump(Decoder *d, Ctx *x, const uint8_t *p, size_t len) {
         }
         if (plen % 8) pfx[plen / 8] &= (uint8_t)(0xff << (8 - plen % 8));
         for (int k = (plen + 7) / 8; k < 16; k++) pfx[k] = 0;
-        if (emit(d, x, K_RIB, v6 ? 6 : 4, pfx, plen, 0, 0, nh_afi, nh, &a) < 0) return -1;
+        if (emit(d, x, K_RIB, v6 ? 6 : 4, pfx, 16, plen, 0, 0, nh_afi, nh, &a) < 0) return -1;
     }
     if (q != end) problem(d, x, x->offset, "%zu trailing bytes after the last TABLE_DUMP entry", (size_t)(end - q));
     return 0;
@@ -951,7 +975,7 @@ static int do_rib(Decoder *d, Ctx *x, const uint8_t *p, size_t len) {
                 mp_nexthop(v + 1, v[0], &nh_afi, nh);
             }
         }
-        if (emit(d, x, K_RIB, (uint8_t)afi, pfx, plen, addpath, pid, nh_afi, nh, &a) < 0) return -1;
+        if (emit(d, x, K_RIB, (uint8_t)afi, pfx, 16, plen, addpath, pid, nh_afi, nh, &a) < 0) return -1;
     }
     return 0;
 short_rec:
@@ -1119,6 +1143,33 @@ static PyObject *take_columns(Decoder *d) {
     size_t n = c->n;
     PyObject *out = PyDict_New();
     if (!out) return NULL;
+    /* validity bitmaps (Arrow: LSB first) of the nullable columns, and the atomic_aggregate bits */
+    struct { const char *name; int bit; } masks[] = {
+        {"valid.path_id", P_PATH_ID}, {"valid.origin_asn", P_ORIGIN_ASN}, {"valid.origin", P_ORIGIN},
+        {"valid.med", P_MED}, {"valid.local_pref", P_LOCAL_PREF}, {"valid.aggregator", P_AGGREGATOR},
+        {"valid.state", P_STATE}, {"bits.atomic_aggregate", 0},
+    };
+    size_t nbytes = (n + 7) / 8;
+    for (size_t i = 0; i < sizeof(masks) / sizeof(masks[0]); i++) {
+        uint8_t *bits = calloc(nbytes ? nbytes : 1, 1);
+        if (!bits) { Py_DECREF(out); return PyErr_NoMemory(); }
+        size_t set = 0;
+        if (masks[i].bit) {
+            for (size_t k = 0; k < n; k++)
+                if (c->present[k] & masks[i].bit) { bits[k >> 3] |= (uint8_t)(1u << (k & 7)); set++; }
+        } else {
+            for (size_t k = 0; k < n; k++)
+                if (c->atomic[k]) { bits[k >> 3] |= (uint8_t)(1u << (k & 7)); set++; }
+        }
+        PyObject *b = own(bits, nbytes);
+        if (!b || PyDict_SetItemString(out, masks[i].name, b) < 0) { Py_XDECREF(b); Py_DECREF(out); return NULL; }
+        Py_DECREF(b);
+        PyObject *nulls = PyLong_FromSize_t(n - set);
+        char key[64];
+        snprintf(key, sizeof(key), "nulls.%s", strchr(masks[i].name, '.') + 1);
+        if (!nulls || PyDict_SetItemString(out, key, nulls) < 0) { Py_XDECREF(nulls); Py_DECREF(out); return NULL; }
+        Py_DECREF(nulls);
+    }
     struct { const char *name; void **ptr; size_t width; int offsets; } spec[] = {
         {"timestamp", (void **)&c->ts, 8, 0}, {"kind", (void **)&c->kind, 1, 0},
         {"mrt_type", (void **)&c->mtype, 2, 0}, {"mrt_subtype", (void **)&c->msub, 2, 0},

@@ -33,27 +33,27 @@ P_STATE: Final[int] = _mrtcore.P_STATE
 
 _KIND_DICT: Final = pa.array(KINDS, pa.string())
 
-# column name → (arrow type, presence bit or 0 for never-null)
-_FIXED: Final[dict[str, tuple[pa.DataType, int]]] = {
-    "mrt_type": (pa.uint16(), 0),
-    "mrt_subtype": (pa.uint16(), 0),
-    "peer_afi": (pa.uint8(), 0),
-    "peer_ip": (pa.binary(16), 0),
-    "peer_asn": (pa.uint32(), 0),
-    "afi": (pa.uint8(), 0),
-    "prefix": (pa.binary(16), 0),
-    "prefix_len": (pa.uint8(), 0),
-    "path_id": (pa.uint32(), P_PATH_ID),
-    "origin_asn": (pa.uint32(), P_ORIGIN_ASN),
-    "nexthop_afi": (pa.uint8(), 0),
-    "nexthop": (pa.binary(16), 0),
-    "origin": (pa.uint8(), P_ORIGIN),
-    "med": (pa.uint32(), P_MED),
-    "local_pref": (pa.uint32(), P_LOCAL_PREF),
-    "aggregator_asn": (pa.uint32(), P_AGGREGATOR),
-    "aggregator_ip": (pa.binary(4), P_AGGREGATOR),
-    "old_state": (pa.uint8(), P_STATE),
-    "new_state": (pa.uint8(), P_STATE),
+# column name → (arrow type, name of its validity bitmap or "" for never-null)
+_FIXED: Final[dict[str, tuple[pa.DataType, str]]] = {
+    "mrt_type": (pa.uint16(), ""),
+    "mrt_subtype": (pa.uint16(), ""),
+    "peer_afi": (pa.uint8(), ""),
+    "peer_ip": (pa.binary(16), ""),
+    "peer_asn": (pa.uint32(), ""),
+    "afi": (pa.uint8(), ""),
+    "prefix": (pa.binary(16), ""),
+    "prefix_len": (pa.uint8(), ""),
+    "path_id": (pa.uint32(), "path_id"),
+    "origin_asn": (pa.uint32(), "origin_asn"),
+    "nexthop_afi": (pa.uint8(), ""),
+    "nexthop": (pa.binary(16), ""),
+    "origin": (pa.uint8(), "origin"),
+    "med": (pa.uint32(), "med"),
+    "local_pref": (pa.uint32(), "local_pref"),
+    "aggregator_asn": (pa.uint32(), "aggregator"),
+    "aggregator_ip": (pa.binary(4), "aggregator"),
+    "old_state": (pa.uint8(), "state"),
+    "new_state": (pa.uint8(), "state"),
 }
 _LISTS: Final[dict[str, pa.DataType]] = {
     "as_path": pa.uint32(),
@@ -63,19 +63,13 @@ _LISTS: Final[dict[str, pa.DataType]] = {
 }
 
 
-def _validity(present: np.ndarray, bit: int) -> tuple[pa.Buffer | None, int]:
-    mask = (present & bit) != 0
-    n = len(mask)
-    set_count = int(np.count_nonzero(mask))
-    if set_count == n:
-        return None, 0
-    return pa.py_buffer(np.packbits(mask, bitorder="little")), n - set_count
-
-
-def _fixed(cols: dict[str, Any], name: str, n: int, present: np.ndarray) -> pa.Array:
-    typ, bit = _FIXED[name]
-    validity, nulls = _validity(present, bit) if bit else (None, 0)
-    return pa.Array.from_buffers(typ, n, [validity, pa.py_buffer(cols[name])], null_count=nulls)
+def _fixed(cols: dict[str, Any], name: str, n: int) -> pa.Array:
+    typ, valid = _FIXED[name]
+    data = pa.py_buffer(cols[name])
+    if not valid or cols[f"nulls.{valid}"] == 0:
+        return pa.Array.from_buffers(typ, n, [None, data], null_count=0)
+    bitmap = pa.py_buffer(cols[f"valid.{valid}"])
+    return pa.Array.from_buffers(typ, n, [bitmap, data], null_count=cols[f"nulls.{valid}"])
 
 
 def _list(cols: dict[str, Any], name: str, n: int) -> pa.Array:
@@ -101,32 +95,41 @@ def _large_communities(cols: dict[str, Any], n: int) -> pa.Array:
     )
 
 
+class _Zeros:
+    """A growing, shared all-zero int32 buffer: the collector column's dictionary indices."""
+
+    def __init__(self) -> None:
+        self._buf = pa.py_buffer(np.zeros(1 << 16, np.int32))
+
+    def get(self, n: int) -> pa.Buffer:
+        if 4 * n > self._buf.size:
+            self._buf = pa.py_buffer(np.zeros(max(n, 2 * self._buf.size // 4), np.int32))
+        return self._buf.slice(0, 4 * n)
+
+
+_ZEROS = _Zeros()
+
+
 def columns_to_batch(cols: dict[str, Any], collector_dict: pa.Array) -> pa.RecordBatch:
-    """Wrap the decoder's column buffers (zero-copy where Arrow allows) into one batch."""
-    present = np.frombuffer(cols["present"], dtype=np.uint16)
-    n = len(present)
+    """Wrap the decoder's column buffers zero-copy into one batch with ELEMENT_SCHEMA."""
+    kind = pa.py_buffer(cols["kind"])
+    n = kind.size
+    collector_idx = pa.Array.from_buffers(pa.int32(), n, [None, _ZEROS.get(n)], null_count=0)
     arrays: dict[str, pa.Array] = {
         "timestamp": pa.Array.from_buffers(
-            pa.timestamp("us", tz="UTC"), n, [None, pa.py_buffer(cols["timestamp"])]
+            pa.timestamp("us", tz="UTC"), n, [None, pa.py_buffer(cols["timestamp"])], null_count=0
         ),
-        "collector": pa.DictionaryArray.from_arrays(pa.array(np.zeros(n, np.int32)), collector_dict),
+        "collector": pa.DictionaryArray.from_arrays(collector_idx, collector_dict),
         "kind": pa.DictionaryArray.from_arrays(
-            pa.Array.from_buffers(pa.int8(), n, [None, pa.py_buffer(cols["kind"])]), _KIND_DICT
+            pa.Array.from_buffers(pa.int8(), n, [None, kind], null_count=0), _KIND_DICT
         ),
         "atomic_aggregate": pa.Array.from_buffers(
-            pa.bool_(),
-            n,
-            [
-                None,
-                pa.py_buffer(
-                    np.packbits(np.frombuffer(cols["atomic_aggregate"], np.uint8) != 0, bitorder="little")
-                ),
-            ],
+            pa.bool_(), n, [None, pa.py_buffer(cols["bits.atomic_aggregate"])], null_count=0
         ),
         "large_communities": _large_communities(cols, n),
     }
     for name in _FIXED:
-        arrays[name] = _fixed(cols, name, n, present)
+        arrays[name] = _fixed(cols, name, n)
     for name in _LISTS:
         arrays[name] = _list(cols, name, n)
     return pa.RecordBatch.from_arrays([arrays[f.name] for f in ELEMENT_SCHEMA], schema=ELEMENT_SCHEMA)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import os
 import threading
 import warnings
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from queue import Queue
 from types import TracebackType
@@ -36,12 +36,38 @@ if TYPE_CHECKING:
     import polars as pl
 
 CHUNK_SIZE: Final = 8 << 20
+HEADER: Final = 12
 MAX_WARNINGS: Final = 100
 MAX_KEPT_PROBLEMS: Final = 100_000
 # MRT types (RFC 6396 and the deprecated ones) a file may start with
 _MRT_TYPES: Final = frozenset({0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 16, 17, 32, 33, 48, 49})
 
 Source = str | os.PathLike[str] | BinaryIO
+
+
+class _BufferPool:
+    """Read buffers reused across readers: a fresh 8 MiB buffer per small file costs more to
+    allocate and zero than decoding the file."""
+
+    def __init__(self, keep: int = 4) -> None:
+        self._free: list[bytearray] = []
+        self._keep = keep
+        self._lock = threading.Lock()
+
+    def take(self, size: int) -> bytearray:
+        with self._lock:
+            for i, buf in enumerate(self._free):
+                if len(buf) == size:
+                    return self._free.pop(i)
+        return bytearray(size)
+
+    def give(self, buf: bytearray, size: int) -> None:
+        with self._lock:
+            if len(buf) == size and len(self._free) < self._keep:
+                self._free.append(buf)
+
+
+_BUFFERS = _BufferPool()
 
 
 class MrtProblemWarning(UserWarning):
@@ -97,16 +123,12 @@ class MrtReader:
         self._warned = 0
         self._started = False
         try:
-            self._head, self._head_problem = self._read_chunk()
+            self._head, self._head_problem = self._read(HEADER)
+            if self._head_problem is None or len(self._head) >= HEADER:
+                _check_mrt(self.name, self._head)
         except MrtError:
             self._stream.close()
             raise
-        if self._head_problem is None or len(self._head) >= 12:
-            try:
-                _check_mrt(self.name, self._head)
-            except MrtError:
-                self._stream.close()
-                raise
 
     # -- problems -----------------------------------------------------------------------
     def _report(self, problems: list[Problem]) -> None:
@@ -122,40 +144,26 @@ class MrtReader:
                     warnings.warn(str(problem), MrtProblemWarning, stacklevel=3)
 
     # -- reading ------------------------------------------------------------------------
-    def _read_chunk(self) -> tuple[bytes, Problem | None]:
-        """The next decompressed chunk; b"" at the end, with a problem when the stream is damaged."""
+    def _read(self, n: int) -> tuple[bytes, Problem | None]:
+        """Up to n decompressed bytes; b"" at the end, with a problem when the stream is damaged."""
         try:
-            return self._stream.read(self._chunk_size), None
+            return self._stream.read(n), None
         except TruncatedInput as exc:
             cause = f"truncated {self._stream.codec} stream: input ends here"
             return b"", Problem(self.name, exc.offset, -1, 0, 0, cause)
         except CorruptInput as exc:
             return b"", Problem(self.name, exc.offset, -1, 0, 0, f"corrupt {self._stream.codec} data: {exc}")
 
-    def _chunks(self) -> Iterator[bytes | Problem]:
-        """Decompressed chunks, read ahead in a thread so decompression overlaps decoding.
-
-        Ends with b"", preceded by a Problem when the stream was damaged."""
-        yield self._head
-        self._head = b""
-        if self._head_problem is not None:
-            yield self._head_problem
-            yield b""
-            return
-        if not self._prefetch:
-            while True:
-                chunk, problem = self._read_chunk()
-                if problem is not None:
-                    yield problem
-                yield chunk
-                if not chunk:
-                    return
+    def _threaded_chunks(self) -> Iterator[bytes | Problem]:
+        """The rest of a compressed stream, decompressed ahead in a thread (the decoder releases
+        the GIL, so decompression overlaps decoding). b"" ends it, a Problem precedes that if the
+        stream is damaged."""
         queue: Queue[bytes | Problem | BaseException] = Queue(maxsize=2)
 
         def pump() -> None:
             try:
                 while True:
-                    chunk, problem = self._read_chunk()
+                    chunk, problem = self._read(self._chunk_size)
                     if problem is not None:
                         queue.put(problem)
                     queue.put(chunk)
@@ -191,25 +199,13 @@ class MrtReader:
                 stacklevel=2,
             )
 
-    def _batches(self) -> Iterator[pa.RecordBatch]:
-        carry = b""
+    def _decode(self, buf: bytes | bytearray, end: int, final: bool) -> Generator[pa.RecordBatch, None, int]:
+        """Decode the complete records in buf[:end]; returns the count of bytes used."""
         dec = self._decoder
-        chunks = self._chunks()
-        final = False
-        stream_problems: list[Problem] = []
-        while not final:
-            item = next(chunks, b"")
-            if isinstance(item, Problem):
-                stream_problems.append(item)  # reported after the bytes before it are decoded
-                continue
-            chunk = item
-            final = not chunk
-            buf = carry + chunk if carry else chunk
-            self.stats.bytes += len(chunk)
-            view = memoryview(buf)
-            pos = 0
+        pos = 0
+        with memoryview(buf) as whole:
             while True:
-                batch, used, problems = dec.feed_one(view[pos:], final)
+                batch, used, problems = dec.feed_one(whole[pos:end], final)
                 pos += used
                 self._report(problems)
                 if batch is None:
@@ -219,9 +215,70 @@ class MrtReader:
                 yield batch
                 if batch.num_rows < dec.batch_size:
                     break
-            carry = bytes(view[pos:]) if pos < len(buf) else b""
-            view.release()
-            self.stats.records = dec.record_index
+        self.stats.records = dec.record_index
+        return pos
+
+    def _fill(self, buf: bytearray, filled: int) -> tuple[int, Problem | None]:
+        """Read into buf[filled:]; returns the new fill level and a problem if the stream broke."""
+        try:
+            with memoryview(buf) as view:
+                got = self._stream.readinto(view[filled:])
+        except TruncatedInput as exc:
+            cause = f"truncated {self._stream.codec} stream: input ends here"
+            return filled, Problem(self.name, exc.offset, -1, 0, 0, cause)
+        except CorruptInput as exc:
+            cause = f"corrupt {self._stream.codec} data: {exc}"
+            return filled, Problem(self.name, exc.offset, -1, 0, 0, cause)
+        self.stats.bytes += got
+        return filled + got, None
+
+    def _batches(self) -> Iterator[pa.RecordBatch]:
+        """Read into one reused buffer and decode; a record cut by the buffer end is moved to its
+        front. Large compressed inputs switch to read-ahead in a thread after the first fill."""
+        buf = _BUFFERS.take(self._chunk_size)
+        try:
+            yield from self._buffered_batches(buf)
+        finally:
+            _BUFFERS.give(buf, self._chunk_size)
+
+    def _buffered_batches(self, buf: bytearray) -> Iterator[pa.RecordBatch]:
+        filled = len(self._head)
+        buf[:filled] = self._head
+        self.stats.bytes = filled
+        stream_problem = self._head_problem
+        final = stream_problem is not None
+        while True:
+            if not final:
+                before = filled
+                filled, stream_problem = self._fill(buf, filled)
+                final = filled == before or stream_problem is not None
+            used = yield from self._decode(buf, filled, final)
+            rest = filled - used
+            buf[:rest] = buf[used:filled]
+            filled = rest
+            if final:
+                break
+            if filled == len(buf):  # one record larger than the buffer
+                buf.extend(bytes(len(buf)))
+            if self._prefetch and self._stream.codec != "plain" and self.stats.bytes >= self._chunk_size:
+                yield from self._threaded_batches(bytes(buf[:filled]))
+                return
+        if stream_problem is not None:
+            self._report([stream_problem])
+
+    def _threaded_batches(self, carry: bytes) -> Iterator[pa.RecordBatch]:
+        stream_problems: list[Problem] = []
+        for item in self._threaded_chunks():
+            if isinstance(item, Problem):
+                stream_problems.append(item)  # reported after the bytes before it are decoded
+                continue
+            final = not item
+            self.stats.bytes += len(item)
+            buf = carry + item if carry else item
+            used = yield from self._decode(buf, len(buf), final)
+            carry = buf[used:]
+            if final:
+                break
         self._report(stream_problems)
 
     # -- conveniences ---------------------------------------------------------------------

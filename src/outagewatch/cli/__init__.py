@@ -16,6 +16,7 @@ app = typer.Typer(
 
 # Each command module defines ``register(app)``. Listed in pipeline order.
 COMMAND_MODULES: tuple[str, ...] = (
+    "simulate_cmd",
     "parse_cmd",
     "ingest_cmd",
     "signals_cmd",

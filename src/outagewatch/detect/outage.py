@@ -7,7 +7,7 @@ Method (defaults in :class:`OutageParams`, documented in docs/detection.md):
   as evidence;
 * baseline per measure: median and MAD of a trailing window of complete bins that were neither
   inside an outage nor part of a run of low bins;
-* a bin is *below* when a measure with a baseline of at least ``min_baseline`` falls more than
+* a bin is *below* when a measure with a baseline of at least ``min_baseline`` falls at least
   ``max(n_mad · 1.4826 · MAD, min_drop_share · median, min_drop_abs)`` under its median;
 * ``k_bins`` consecutive complete bins below open an outage whose start is the first of them;
   the baseline is frozen while it is open; the first bin back within half that gap on every
@@ -114,7 +114,7 @@ def drop_share(
         x = values[TRACKED.index(m)]
         gap = _gap(med, mad, p)
         share = max(share, (med - x) / med)
-        below = below or x < med - gap
+        below = below or x <= med - gap
         recovered = recovered and x >= med - gap / 2.0
     return below, recovered, max(share, 0.0)
 

@@ -39,8 +39,11 @@ DETECTOR_METRICS: Final[tuple[str, ...]] = (
     PATH_CHANGES,
     PEERS_REPORTING,
     UPSTREAM_COUNT,
+    FULL_FEED_V4,
+    FULL_FEED_V6,
 )
-"""Metrics a detector reads (plus every ``upstream.<asn>.share``)."""
+"""Metrics a detector reads (plus every ``upstream.<asn>.share``); the full-feed peer counts
+(entity ``global/all``) decide which bins are reliable."""
 
 
 @dataclass(frozen=True)

@@ -141,6 +141,25 @@ def compute(plan: Plan, local: Mapping[str, Path], opts: RunOptions, client: Any
     return Outcome(mode, signals, events, result, time.perf_counter() - t0)
 
 
+def _replace_window(con: Any, plan: Plan, outcome: Outcome) -> None:
+    """The backfill owns its window: its bins' signals replace whatever the store held there.
+
+    A delete of the window plus a plain insert: several times faster than a keyed upsert of
+    millions of rows, and a re-run with fewer entities leaves no stale rows behind.
+    """
+    bin_seconds = int(outcome.signals["bin_seconds"][0].as_py()) if outcome.signals.num_rows else 0
+    con.execute(
+        "DELETE FROM signals WHERE bin_seconds = ? AND bin_start >= ? AND bin_start < ?",
+        [bin_seconds, plan.start, plan.end],
+    )
+    cols = "bin_start, bin_seconds, entity_type, entity, metric, value"
+    con.register("_ow_backfill_signals", outcome.signals)
+    try:
+        con.execute(f"INSERT INTO signals ({cols}) SELECT {cols} FROM _ow_backfill_signals")
+    finally:
+        con.unregister("_ow_backfill_signals")
+
+
 def store(db: Path, plan: Plan, outcome: Outcome, started: datetime) -> None:
     """Write signals, peers, bins, events and the run record into the DuckDB store."""
     from outagewatch.store.db import connect
@@ -149,7 +168,7 @@ def store(db: Path, plan: Plan, outcome: Outcome, started: datetime) -> None:
     con = connect(db)
     try:
         con.execute("BEGIN TRANSACTION")
-        upsert(con, "signals", outcome.signals)
+        _replace_window(con, plan, outcome)
         upsert(con, "peers", outcome.result.peers)
         bins = outcome.result.bins
         n = bins.num_rows

@@ -187,12 +187,13 @@ typedef struct {
     size_t nprobs, probcap;
     int oom;
     /* scratch */
-    uint32_t path[MAXPATH];
-    uint16_t seg[MAXPATH];
-    uint32_t comm[MAXCOMM];
-    uint32_t lcomm[MAXLCOMM * 3];
-    uint32_t tmp_path[MAXPATH];
-    uint16_t tmp_seg[MAXPATH];
+    /* scratch, allocated once (malloc, not zeroed: always written before read) */
+    uint32_t *path;     /* MAXPATH */
+    uint16_t *seg;      /* MAXPATH */
+    uint32_t *comm;     /* MAXCOMM */
+    uint32_t *lcomm;    /* MAXLCOMM * 3 */
+    uint32_t *tmp_path; /* MAXPATH */
+    uint16_t *tmp_seg;  /* MAXPATH */
 } Decoder;
 
 typedef struct {
@@ -1227,11 +1228,28 @@ static PyObject *take_problems(Decoder *d) {
 
 static PyObject *Decoder_new(PyTypeObject *type, PyObject *args, PyObject *kw) {
     Decoder *d = (Decoder *)type->tp_alloc(type, 0);
+    if (!d) return NULL;
+    d->path = malloc(4 * MAXPATH);
+    d->seg = malloc(2 * MAXPATH);
+    d->comm = malloc(4 * MAXCOMM);
+    d->lcomm = malloc(12 * MAXLCOMM);
+    d->tmp_path = malloc(4 * MAXPATH);
+    d->tmp_seg = malloc(2 * MAXPATH);
+    if (!d->path || !d->seg || !d->comm || !d->lcomm || !d->tmp_path || !d->tmp_seg) {
+        Py_DECREF(d);
+        return PyErr_NoMemory();
+    }
     return (PyObject *)d;
 }
 
 static void Decoder_dealloc(Decoder *d) {
     cols_free(&d->cols);
+    free(d->path);
+    free(d->seg);
+    free(d->comm);
+    free(d->lcomm);
+    free(d->tmp_path);
+    free(d->tmp_seg);
     free(d->peers);
     free(d->probs);
     Py_TYPE(d)->tp_free((PyObject *)d);

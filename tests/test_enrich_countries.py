@@ -188,24 +188,29 @@ def test_apnic_ipv6(apnic: CountryMap, shared_data: Path) -> None:
     assert sum(got[1].values()) == 2.0 ** (49 - int(plen))
 
 
+@pytest.fixture(scope="module")
+def ip_to_country_v4(shared_data: Path) -> CountryMap:
+    return load_country_file(shared_data / "geo" / "ip_to_country_1.0.2_ipv4_ranges.tsv")
+
+
 @pytest.mark.shared
-def test_ip_to_country_tables_and_newest_user_source_wins(shared_data: Path, tmp_path: Path) -> None:
-    geo = shared_data / "geo"
-    v4 = load_country_file(geo / "ip_to_country_1.0.2_ipv4_ranges.tsv")
-    v6 = load_country_file(geo / "ip_to_country_1.0.2_ipv6_ranges.tsv")
-    assert _map(v4, "175.45.176.0/22", "1.0.0.0/23") == [{"KP": 4.0}, {"AU": 1.0, "CN": 1.0}]
+def test_ip_to_country_tables(ip_to_country_v4: CountryMap, shared_data: Path) -> None:
+    v6 = load_country_file(shared_data / "geo" / "ip_to_country_1.0.2_ipv6_ranges.tsv")
+    assert _map(ip_to_country_v4, "175.45.176.0/22", "1.0.0.0/23") == [{"KP": 4.0}, {"AU": 1.0, "CN": 1.0}]
     assert _map(v6, "2001:1200::/32") == [{"MX": 65536.0}]
-    # a user's newer delegated file (gzip) says otherwise for one /24
-    mine = tmp_path / "mine-delegated.gz"
+
+
+@pytest.mark.shared
+def test_newest_user_source_wins(ip_to_country_v4: CountryMap, tmp_path: Path) -> None:
+    mine = tmp_path / "mine-delegated.gz"  # a user's newer delegated file (gzip): one /24 moved
     mine.write_bytes(
         gzip.compress(
             b"2|test|20260101|1|19700101|20260101|+0000\ntest|CN|ipv4|175.45.179.0|256|20260101|assigned\n"
         )
     )
-    both = country_map([geo / "ip_to_country_1.0.2_ipv4_ranges.tsv", mine], default=False)
-    assert _map(both, "175.45.176.0/22") == [{"KP": 3.0, "CN": 1.0}]
-    reverse = country_map([mine, geo / "ip_to_country_1.0.2_ipv4_ranges.tsv"], default=False)
-    assert _map(reverse, "175.45.176.0/22") == [{"KP": 4.0}]
+    newer = country_map([mine], default=False)
+    assert _map(CountryMap.layered([ip_to_country_v4, newer]), "175.45.176.0/22") == [{"KP": 3.0, "CN": 1.0}]
+    assert _map(CountryMap.layered([newer, ip_to_country_v4]), "175.45.176.0/22") == [{"KP": 4.0}]
 
 
 def test_bad_delegated_line_names_file_and_line(tmp_path: Path) -> None:

@@ -13,7 +13,6 @@ view), which is finalised, stored, and handed to the detectors bin by bin.
 
 from __future__ import annotations
 
-import itertools
 import json
 import time
 import uuid
@@ -24,11 +23,10 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from outagewatch.backfill.plan import Plan, segment_tasks
-from outagewatch.detect import Event, dense_points, fold, initial, latest
-from outagewatch.detect.point import wanted_metric
+from outagewatch.detect import Event, latest
+from outagewatch.detect.replay import detect_signals
 from outagewatch.engine.dask_runner import (
     SliceConfig,
     SliceResult,
@@ -92,36 +90,8 @@ def _grid(plan: Plan, bins: pa.Table, bin_seconds: int) -> list[tuple[int, bool]
 
 
 def detect_events(signals: pa.Table, grid: Sequence[tuple[int, bool]], bin_seconds: int) -> list[Event]:
-    """Every detector over the merged series, entity by entity; the last emission of each event."""
-    wanted = signals.filter(pc.is_in(signals["metric"], pa.array(sorted(_wanted(signals)))))
-    wanted = pa.table(
-        {
-            "et": wanted["entity_type"].cast(pa.string()),
-            "e": wanted["entity"].cast(pa.string()),
-            "t": pc.divide(wanted["bin_start"].cast(pa.int64()), 1_000_000),
-            "m": wanted["metric"].cast(pa.string()),
-            "v": wanted["value"],
-        }
-    ).sort_by([("et", "ascending"), ("e", "ascending"), ("t", "ascending")])
-    et, e = wanted["et"].to_pylist(), wanted["e"].to_pylist()
-    t, m, v = wanted["t"].to_pylist(), wanted["m"].to_pylist(), wanted["v"].to_pylist()
-    bounds = [i for i in range(1, len(e)) if e[i] != e[i - 1] or et[i] != et[i - 1]]
-    spans = list(itertools.pairwise([0, *bounds, len(e)])) if e else []
-    global_ok: dict[int, bool] = {}
-    for lo, hi in spans:
-        if et[lo] == "global":
-            for k in range(lo, hi):
-                if m[k] in ("ipv4.full_feed_peers", "ipv6.full_feed_peers"):
-                    global_ok[t[k]] = global_ok.get(t[k], False) or v[k] > 0
-    events: list[Event] = []
-    for lo, hi in spans:
-        points = dense_points(grid, bin_seconds, zip(t[lo:hi], m[lo:hi], v[lo:hi], strict=True), global_ok)
-        events.extend(fold(points, initial(et[lo], e[lo]))[1])
-    return latest(events)
-
-
-def _wanted(signals: pa.Table) -> set[str]:
-    return {m for m in pc.unique(signals["metric"]).to_pylist() if wanted_metric(m)}
+    """Every detector over the merged series (the detectors' own replay); last emission per event."""
+    return latest(detect_signals(signals, grid, bin_seconds))
 
 
 def compute(plan: Plan, local: Mapping[str, Path], opts: RunOptions, client: Any | None = None) -> Outcome:

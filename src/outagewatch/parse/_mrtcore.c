@@ -60,7 +60,8 @@ static inline int buf_put(Buf *b, const void *src, size_t n) {
 static inline int buf_put32(Buf *b, const uint32_t *src, size_t n) {
     if (b->len + 4 * n > b->cap && buf_grow(b, 4 * n) < 0) return -1;
     uint32_t *dst = (uint32_t *)(b->data + b->len);
-    for (size_t k = 0; k < n; k++) dst[k] = src[k];
+    if (n > 8) memcpy(dst, src, 4 * n);
+    else for (size_t k = 0; k < n; k++) dst[k] = src[k];
     b->len += 4 * n;
     return 0;
 }
@@ -183,6 +184,7 @@ typedef struct {
     int have_peer_table;
     int warned_td1_len;
     int warned_addpath;
+    const uint8_t *buf_end; /* end of the buffer being decoded: prefixes may be over-read up to here */
     Prob *probs;
     size_t nprobs, probcap;
     int oom;
@@ -226,6 +228,15 @@ static void problem(Decoder *d, const Ctx *x, int64_t offset, const char *fmt, .
 /* ------------------------------------------------------------------ emitting */
 
 static const uint8_t ZERO16[16] = {0};
+static uint8_t PMASK[129][16]; /* PMASK[len]: the bytes of a /len netmask */
+
+static void init_masks(void) {
+    for (int len = 0; len <= 128; len++)
+        for (int k = 0; k < 16; k++) {
+            int bits = len - 8 * k;
+            PMASK[len][k] = bits >= 8 ? 0xff : bits <= 0 ? 0 : (uint8_t)(0xff << (8 - bits));
+        }
+}
 
 /* prefix: nb raw address bytes (nb <= 16), masked to plen bits here */
 static int emit(Decoder *d, const Ctx *x, int kind, uint8_t afi, const uint8_t *prefix, int nb, uint8_t plen,
@@ -243,9 +254,21 @@ static int emit(Decoder *d, const Ctx *x, int kind, uint8_t afi, const uint8_t *
     c->peer_asn[i] = x->peer_asn;
     c->afi[i] = afi;
     uint8_t *dst = c->prefix + 16 * i;
-    memset(dst, 0, 16);
-    for (int k = 0; k < nb; k++) dst[k] = prefix[k];
-    if ((plen & 7) && plen < 128) dst[plen >> 3] &= (uint8_t)(0xff << (8 - (plen & 7)));
+    if (nb < 0) { /* 16 readable bytes at prefix: load, mask to plen bits, store */
+        uint64_t lo, hi, mlo, mhi;
+        memcpy(&lo, prefix, 8);
+        memcpy(&hi, prefix + 8, 8);
+        memcpy(&mlo, PMASK[plen], 8);
+        memcpy(&mhi, PMASK[plen] + 8, 8);
+        lo &= mlo;
+        hi &= mhi;
+        memcpy(dst, &lo, 8);
+        memcpy(dst + 8, &hi, 8);
+    } else {
+        memset(dst, 0, 16);
+        for (int k = 0; k < nb; k++) dst[k] = prefix[k];
+        if ((plen & 7) && plen < 128) dst[plen >> 3] &= (uint8_t)(0xff << (8 - (plen & 7)));
+    }
     c->plen[i] = plen;
     c->path_id[i] = pid;
     if (has_pid) present |= P_PATH_ID;
@@ -530,43 +553,58 @@ static int nlri_ok(const uint8_t *p, size_t len, int maxbits, int addpath) {
     return 1;
 }
 
-/* Walk an NLRI block, emitting one element per prefix. */
-static int walk_nlri(Decoder *d, const Ctx *x, const uint8_t *p, size_t len, int afi, int addpath, int kind,
-                     uint8_t nh_afi, const uint8_t *nh, const Attrs *a, const char *what) {
+/* Walk an NLRI block once, emitting one element per prefix. On a bad prefix returns -1 and
+ * describes it in why; -2 when out of memory. */
+static int walk_once(Decoder *d, const Ctx *x, const uint8_t *p, size_t len, int afi, int addpath, int kind,
+                     uint8_t nh_afi, const uint8_t *nh, const Attrs *a, char *why, size_t whylen) {
     const uint8_t *end = p + len;
     int maxbits = afi == 6 ? 128 : 32;
-    if (!addpath && len && !nlri_ok(p, len, maxbits, 0) && nlri_ok(p, len, maxbits, 1)) {
-        /* BIRD and others dump RFC 7911 add-path messages under the plain subtypes */
-        if (!d->warned_addpath)
-            problem(d, x, x->offset, "%s: add-path NLRI under a non-add-path MRT subtype; read as add-path "
-                    "here and wherever else it occurs", what);
-        d->warned_addpath = 1;
-        addpath = 1;
-    }
     while (p < end) {
         uint32_t pid = 0;
         if (addpath) {
             if (end - p < 5) {
-                problem(d, x, x->offset, "%s: truncated add-path NLRI (%zu bytes left)", what, (size_t)(end - p));
+                snprintf(why, whylen, "truncated add-path NLRI (%zu bytes left)", (size_t)(end - p));
                 return -1;
             }
             pid = be32(p);
             p += 4;
         }
-        if (p >= end) break;
         int bits = p[0], nb = (bits + 7) >> 3;
         if (bits > maxbits) {
-            problem(d, x, x->offset, "%s: prefix length %u exceeds %d bits", what, p[0], maxbits);
+            snprintf(why, whylen, "prefix length %d exceeds %d bits", bits, maxbits);
             return -1;
         }
         if (end - p - 1 < nb) {
-            problem(d, x, x->offset, "%s: prefix /%u truncated (%zu bytes left)", what, p[0], (size_t)(end - p - 1));
+            snprintf(why, whylen, "prefix /%d truncated (%zu bytes left)", bits, (size_t)(end - p - 1));
             return -1;
         }
-        if (emit(d, x, kind, (uint8_t)afi, p + 1, nb, (uint8_t)bits, addpath, pid, nh_afi, nh, a) < 0) return -2;
+        int fast = p + 17 <= d->buf_end;
+        if (emit(d, x, kind, (uint8_t)afi, p + 1, fast ? -1 : nb, (uint8_t)bits, addpath, pid, nh_afi, nh, a) < 0)
+            return -2;
         p += 1 + nb;
     }
     return 0;
+}
+
+/* Walk an NLRI block. BIRD and others dump RFC 7911 add-path messages under the plain
+ * subtypes: a block that fails without path ids but parses with them is read with them. */
+static int walk_nlri(Decoder *d, const Ctx *x, const uint8_t *p, size_t len, int afi, int addpath, int kind,
+                     uint8_t nh_afi, const uint8_t *nh, const Attrs *a, const char *what) {
+    Cols *c = &d->cols;
+    size_t n0 = c->n, l0 = c->path.len, l1 = c->seg.len, l2 = c->oasn.len, l3 = c->comm.len, l4 = c->lcomm.len;
+    char why[120];
+    int rc = walk_once(d, x, p, len, afi, addpath, kind, nh_afi, nh, a, why, sizeof(why));
+    if (rc == -1 && !addpath && nlri_ok(p, len, afi == 6 ? 128 : 32, 1)) {
+        c->n = n0;
+        c->path.len = l0, c->seg.len = l1, c->oasn.len = l2, c->comm.len = l3, c->lcomm.len = l4;
+        if (!d->warned_addpath)
+            problem(d, x, x->offset, "%s: add-path NLRI under a non-add-path MRT subtype; read as add-path "
+                    "here and wherever else it occurs", what);
+        d->warned_addpath = 1;
+        rc = walk_once(d, x, p, len, afi, 1, kind, nh_afi, nh, a, why, sizeof(why));
+    }
+    if (rc == -1) problem(d, x, x->offset, "%s: %s", what, why);
+    return rc;
 }
 
 static int afi_bits(uint16_t afi) { return afi == 1 ? 4 : afi == 2 ? 6 : 0; }
@@ -1029,6 +1067,7 @@ static int dispatch(Decoder *d, Ctx *x, const uint8_t *body, size_t blen) {
 /* Walk records; returns bytes consumed. */
 static size_t run(Decoder *d, const uint8_t *buf, size_t len, int final, size_t batch) {
     size_t pos = 0;
+    d->buf_end = buf + len;
     while (len - pos >= 12 && d->cols.n < batch && !d->oom) {
         const uint8_t *h = buf + pos;
         Ctx x;
@@ -1325,6 +1364,7 @@ static struct PyModuleDef mrtcore_module = {PyModuleDef_HEAD_INIT, "_mrtcore",
 
 PyMODINIT_FUNC PyInit__mrtcore(void) {
     if (PyType_Ready(&DecoderType) < 0 || PyType_Ready(&OwnedBufferType) < 0) return NULL;
+    init_masks();
     PyObject *m = PyModule_Create(&mrtcore_module);
     if (!m) return NULL;
     Py_INCREF(&DecoderType);

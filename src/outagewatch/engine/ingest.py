@@ -31,7 +31,7 @@ from outagewatch.signals.snapshot import restore, snapshot
 from outagewatch.signals.visibility import DEFAULT_FULL_FEED_SHARE
 from outagewatch.store import state_files
 from outagewatch.store.db import connect
-from outagewatch.store.writes import RunRecord, ingested_digests, insert, upsert, write_run
+from outagewatch.store.writes import RunRecord, ingested_digests, insert, replace_bins, upsert, write_run
 
 ProgressFn = Callable[[int, int], None]
 """Called with (bytes done, bytes total) as files are processed."""
@@ -119,7 +119,7 @@ class _Run:
         bins = self.pending
         self.pending = []
         signals = pa.concat_tables([finalize(b.partial) for b in bins])
-        self.summary.signal_rows += upsert(self.con, "signals", signals)
+        self.summary.signal_rows += replace_bins(self.con, signals)
         upsert(self.con, "peers", pa.concat_tables([b.peers for b in bins]))
         upsert(self.con, "bins", _bins_table(bins))
         s = self.summary
@@ -168,6 +168,7 @@ def ingest_files(
     read_fn = read or _default_read
     summary = RunSummary(uuid.uuid4().hex, name, paths, rib_paths)
     con = connect(db_path)
+    con.execute("SET enable_progress_bar = false")
     try:
         con.execute("BEGIN TRANSACTION")
         run = _Run(con, summary, bin_seconds)

@@ -1,0 +1,90 @@
+"""Cost of signals against the reader alone, on the same input, measured in the same run.
+
+    .venv/bin/python bench/signals.py [--files N] [--bin 300] [--data ../shared/data/mrt/ris-2022-week]
+
+Prints three timings over the same MRT files (default: all 129 RIS update files of
+ris-2022-week, 2.59 M elements) and the ratios against the reader:
+
+1. ``read_mrt`` alone (the named peer);
+2. reader + ``SignalEngine`` + ``finalize`` (every signal row built) — the bar: ≤ 1.5×;
+3. the whole ``ingest_files`` into a fresh DuckDB file (signals, peers, bins, entities, runs).
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import os
+import tempfile
+import time
+from pathlib import Path
+
+from outagewatch import read_mrt
+from outagewatch.engine.ingest import ingest_files
+from outagewatch.signals.engine import SignalEngine
+from outagewatch.signals.partial import finalize
+
+DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "mrt" / "ris-2022-week"
+
+
+def reader_only(files: list[str]) -> tuple[float, int]:
+    t = time.perf_counter()
+    n = 0
+    for f in files:
+        for batch in read_mrt(f, collector="rrc04"):
+            n += batch.num_rows
+    return time.perf_counter() - t, n
+
+
+def reader_and_signals(files: list[str], bin_seconds: int) -> tuple[float, int, int]:
+    t = time.perf_counter()
+    engine = SignalEngine(bin_seconds=bin_seconds)
+    rows = bins = 0
+    for f in files:
+        for batch in read_mrt(f, collector="rrc04"):
+            for closed in engine.feed(batch):
+                rows += finalize(closed.partial).num_rows
+                bins += 1
+    for closed in engine.flush():
+        rows += finalize(closed.partial).num_rows
+        bins += 1
+    return time.perf_counter() - t, bins, rows
+
+
+def full_ingest(files: list[str], bin_seconds: int) -> tuple[float, int]:
+    with tempfile.TemporaryDirectory() as tmp:
+        t = time.perf_counter()
+        summary = ingest_files(
+            os.path.join(tmp, "b.duckdb"), files, collector="rrc04", bin_seconds=bin_seconds
+        )
+        return time.perf_counter() - t, summary.signal_rows
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--data", default=str(DEFAULT_DATA))
+    ap.add_argument("--files", type=int, default=0, help="use only the first N files (0: all)")
+    ap.add_argument("--bin", type=int, default=300)
+    ap.add_argument("--skip-ingest", action="store_true")
+    args = ap.parse_args()
+    files = sorted(glob.glob(os.path.join(args.data, "*.gz")))
+    if args.files:
+        files = files[: args.files]
+    if not files:
+        raise SystemExit(f"no MRT files in {args.data}")
+    reader_only(files[:1])  # warm caches and imports
+    t_read = min(reader_only(files)[0] for _ in range(2))
+    _, n = reader_only(files)
+    t_sig, bins, rows = reader_and_signals(files, args.bin)
+    print(f"input: {len(files)} files, {n:,} elements; bins of {args.bin} s")
+    print(f"reader alone (read_mrt)          : {t_read:7.2f} s  ({n / t_read / 1e6:.2f} M elements/s)")
+    print(f"reader + SignalEngine + finalize : {t_sig:7.2f} s  ({bins} bins, {rows:,} signal rows)")
+    print(f"ratio signals/reader             : {t_sig / t_read:7.2f}x  (bar <= 1.5x)")
+    if not args.skip_ingest:
+        t_ing, stored = full_ingest(files, args.bin)
+        print(f"full ingest into DuckDB          : {t_ing:7.2f} s  ({stored:,} rows stored)")
+        print(f"ratio ingest/reader              : {t_ing / t_read:7.2f}x")
+
+
+if __name__ == "__main__":
+    main()

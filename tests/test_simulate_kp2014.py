@@ -140,6 +140,7 @@ def test_ground_truth_names_the_facts() -> None:
         datetime(2014, 12, 23, 1, 46, tzinfo=UTC),
     )
     flap = truth[("instability", "country", "KP")]
+    assert out.end is not None
     assert (
         out.start - flap.start >= (out.end - out.start)
         and (out.start - flap.start).total_seconds() >= 24 * 3600

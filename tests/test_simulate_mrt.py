@@ -28,9 +28,10 @@ def bgpdump_lines(path: Path) -> list[str]:
     return run.stdout.splitlines()
 
 
-PEERS = [
-    (A("10.0.0.1"), A("192.0.2.1"), 64500),
-    (A("10.0.0.2"), A("2001:db8::1"), 4200000000),
+V4 = ipaddress.IPv4Address
+PEERS: list[tuple[ipaddress.IPv4Address, w.IPAddress, int]] = [
+    (V4("10.0.0.1"), A("192.0.2.1"), 64500),
+    (V4("10.0.0.2"), A("2001:db8::1"), 4200000000),
 ]
 
 
@@ -40,7 +41,7 @@ def test_rib_records_read_by_bgpdump(tmp_path: Path) -> None:
     a6 = w.path_attributes([4200000000, 6939, 15169], A("2001:db8::1"), rib=True)
     data = b"".join(
         [
-            w.peer_index_table(1000, A("193.0.4.28"), "view", PEERS),
+            w.peer_index_table(1000, V4("193.0.4.28"), "view", PEERS),
             w.rib_record(1000, 0, N("175.45.176.0/24"), [w.rib_entry(0, 900, a4)]),
             w.rib_record(1000, 1, N("2001:4860::/32"), [w.rib_entry(1, 900, a6)]),
         ]
@@ -125,6 +126,6 @@ def test_any_route_round_trips_through_bgpdump(
             msg = w.bgp_update(b"", attrs, w.nlri(net) if net.version == 4 else b"")
             want.append(f"BGP4MP|{i}|A|{nh}|65000|{net}|{' '.join(map(str, path))}|IGP|{nh}|0|0||NAG||")
         recs.append(w.bgp4mp_message(i, h[net.version], msg))
-    path = tmp_path_factory.mktemp("hyp") / "u.mrt"
-    path.write_bytes(b"".join(recs))
-    assert bgpdump_lines(path) == want
+    out = tmp_path_factory.mktemp("hyp") / "u.mrt"
+    out.write_bytes(b"".join(recs))
+    assert bgpdump_lines(out) == want

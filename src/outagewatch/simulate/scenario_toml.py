@@ -133,7 +133,7 @@ def _value(v: Any) -> str:
     if isinstance(v, int | float):
         return repr(v)
     if isinstance(v, str):
-        return '"' + v.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+        return '"' + "".join(_char(c) for c in v) + '"'
     if isinstance(v, datetime):
         return v.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     if isinstance(v, tuple | list):
@@ -141,6 +141,12 @@ def _value(v: Any) -> str:
     if dataclasses.is_dataclass(v):
         return "{ " + ", ".join(f"{k} = {_value(x)}" for k, x in _fields(v)) + " }"
     raise TypeError(f"cannot write {v!r} as TOML")
+
+
+def _char(c: str) -> str:
+    if c in '"\\':
+        return "\\" + c
+    return f"\\u{ord(c):04x}" if ord(c) < 0x20 or ord(c) == 0x7F else c
 
 
 def _fields(obj: Any) -> list[tuple[str, Any]]:

@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from outagewatch.engine.ingest import RunSummary, ingest_files
-from outagewatch.engine.lookups import as_info_from_file, default_mapper
+from outagewatch.engine.lookups import as_info_from_files, default_mapper
 
 
 @contextmanager
@@ -67,7 +67,11 @@ def ingest(
         float, typer.Option(help="Full-feed peer: table ≥ this share of the largest")
     ] = 0.75,
     as_names: Annotated[
-        Path | None, typer.Option(help="AS names file (asnames.json[.gz] or RIR delegated)")
+        list[Path] | None, typer.Option(help="AS names: asnames.json[.gz] or RIR delegated (repeatable)")
+    ] = None,
+    countries: Annotated[
+        list[Path] | None,
+        typer.Option(help="Prefix → country file over the default: delegated, range TSV, .mmdb (repeatable)"),
     ] = None,
     no_countries: Annotated[bool, typer.Option(help="Skip prefix → country mapping")] = False,
 ) -> None:
@@ -81,8 +85,8 @@ def ingest(
             ipaddress.ip_network(p, strict=False)
         except ValueError as exc:
             raise typer.BadParameter(f"--watch-prefix {p}: {exc}") from exc
-    mapper = None if no_countries else default_mapper()
-    info = as_info_from_file(as_names) if as_names else None
+    mapper = None if no_countries else default_mapper(countries or [])
+    info = as_info_from_files(as_names) if as_names else None
     with _progress(sys.stderr.isatty()) as progress:
         summary = ingest_files(
             db,

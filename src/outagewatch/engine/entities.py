@@ -21,8 +21,8 @@ def entity_tables(engine: SignalEngine, as_info: AsInfo | None) -> tuple[pa.Tabl
     info = as_info(asns) if as_info is not None else {}
     types = ["country"] * len(ci.codes) + ["as"] * len(asns) + ["prefix"] * len(engine.watch_text)
     ents = list(ci.codes) + [str(a) for a in asns] + list(engine.watch_text)
-    none: list[str | None] = [None] * len(ci.codes)
-    names: list[str | None] = none + [info.get(a, (None, None))[0] for a in asns]
+    c_names: list[str | None] = [_country_name(c) for c in ci.codes]
+    names: list[str | None] = c_names + [info.get(a, (None, None))[0] for a in asns]
     names += [None] * len(engine.watch_text)
     country: list[str | None] = [*ci.codes, *(info.get(a, (None, None))[1] for a in asns)]
     country += [None] * len(engine.watch_text)
@@ -70,3 +70,12 @@ def _entity_prefixes(engine: SignalEngine) -> pa.Table:
             "slash24": pa.array(np.concatenate(rows_w), pa.float64()),
         }
     )
+
+
+def _country_name(code: str) -> str | None:
+    try:
+        from outagewatch.enrich.country_names import country_name
+    except ImportError:
+        return None
+    name = country_name(code)
+    return None if name == code else name

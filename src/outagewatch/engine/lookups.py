@@ -46,22 +46,41 @@ def _disjoint(rows: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
     return out
 
 
-def default_mapper() -> PrefixMapper | None:
-    """The project's default prefix → country mapper (``outagewatch.enrich``), if available."""
-    for module, factory in (
-        ("outagewatch.enrich.countries", "default_country_map"),
-        ("outagewatch.enrich.country", "default_country_map"),
-        ("outagewatch.enrich", "default_country_map"),
-    ):
-        try:
-            mod = importlib.import_module(module)
-        except ImportError:
-            continue
-        make = getattr(mod, factory, None)
-        if make is not None:
-            mapper: PrefixMapper = make()
-            return mapper
-    return None
+def default_mapper(country_files: Sequence[str | os.PathLike[str]] = ()) -> PrefixMapper | None:
+    """The project's prefix → country map (``outagewatch.sources.geo_files``): the bundled iptocc
+    default layered under ``country_files`` (delegated-extended, range TSV or ``.mmdb`` files,
+    newest last wins). ``None`` when that module is unavailable."""
+    try:
+        geo = importlib.import_module("outagewatch.sources.geo_files")
+    except ImportError:
+        return None
+    mapper: PrefixMapper = geo.country_map(list(country_files))
+    return mapper
+
+
+def as_info_from_files(paths: Sequence[str | os.PathLike[str]]) -> AsInfo:
+    """AS → (name, country) from ``asnames.json[.gz]`` or RIR delegated files (later ones win)."""
+    try:
+        geo = importlib.import_module("outagewatch.sources.geo_files")
+    except ImportError:
+        first = as_info_from_file(paths[0])
+        return first
+    names = geo.as_names(list(paths))
+
+    def lookup(asns: Sequence[int]) -> dict[int, tuple[str | None, str | None]]:
+        if not asns:
+            return {}
+        info = names.lookup(list(asns))
+        return {
+            a: (_opt(n), _opt(c))
+            for a, n, c in zip(asns, info.name.tolist(), info.country.tolist(), strict=True)
+        }
+
+    return lookup
+
+
+def _opt(value: object) -> str | None:
+    return None if value is None or value == "" else str(value)
 
 
 def as_info_from_file(path: str | os.PathLike[str]) -> AsInfo:

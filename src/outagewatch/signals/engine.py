@@ -124,8 +124,9 @@ class SignalEngine:
         if self._open is not None:
             bins = np.maximum(bins, self._open.index)
         closed: list[ClosedBin] = []
-        for b in np.unique(bins).tolist():
-            part = C.take(cols, np.flatnonzero(bins == b))
+        uniq = np.unique(bins).tolist()
+        for b in uniq:
+            part = cols if len(uniq) == 1 else C.take(cols, np.flatnonzero(bins == b))
             closed.extend(self._advance(int(b)))
             assert self._open is not None
             self._open.parts.append(part)
@@ -153,7 +154,7 @@ class SignalEngine:
 
     def _close(self, open_bin: _Open) -> ClosedBin:
         cols = C.concat(open_bin.parts) if open_bin.parts else None
-        if cols is not None:
+        if cols is not None and len(cols) > 1 and bool((np.diff(cols.ts) < 0).any()):
             cols = C.take(cols, np.argsort(cols.ts, kind="stable"))
         upd = self.state.apply(cols if cols is not None else _EMPTY)
         self._map_new_prefixes()

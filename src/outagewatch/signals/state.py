@@ -55,8 +55,10 @@ class RoutingState:
     @property
     def known_as(self) -> npt.NDArray[np.uint32]:
         """Sorted origin ASNs ever announced (0, unknown, excluded)."""
-        asns = np.unique(self.origin_families >> np.uint64(3)).astype(np.uint32)
-        out: npt.NDArray[np.uint32] = asns[asns != 0]
+        asns = (self.origin_families >> np.uint64(3)).astype(np.uint32)  # sorted: keys are sorted
+        first = np.ones(len(asns), dtype=bool)
+        first[1:] = asns[1:] != asns[:-1]
+        out: npt.NDArray[np.uint32] = asns[first & (asns != 0)]
         return out
 
     def note_origins(self, path: npt.NDArray[np.uint32], prefix: I64) -> None:

@@ -62,8 +62,12 @@ class RoutingState:
         return out
 
     def note_origins(self, path: npt.NDArray[np.uint32], prefix: I64) -> None:
-        keys = self.paths.origin[path].astype(np.uint64) * np.uint64(8) + self.prefixes.afi[prefix]
-        self.origin_families = np.union1d(self.origin_families, np.unique(keys)).astype(np.uint64)
+        keys = np.unique(self.paths.origin[path].astype(np.uint64) * np.uint64(8) + self.prefixes.afi[prefix])
+        fam = self.origin_families
+        pos = np.searchsorted(fam, keys)
+        known = (pos < len(fam)) & (fam[np.minimum(pos, max(len(fam) - 1, 0))] == keys) if len(fam) else pos < 0
+        if not known.all():
+            self.origin_families = np.insert(fam, pos[~known], keys[~known]).astype(np.uint64)
 
     @property
     def routes(self) -> npt.NDArray[np.uint32]:

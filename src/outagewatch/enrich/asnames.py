@@ -34,6 +34,7 @@ class AsNames:
         self, first: npt.NDArray[np.uint64], last: npt.NDArray[np.uint64], name: OBJ, country: OBJ
     ) -> None:
         self.first, self.last, self.name, self.country = first, last, name, country
+        self.handle = np.array([None if n is None else str(n).split(" ", 1)[0] for n in name], dtype=object)
 
     @classmethod
     def build(cls, sources: Sequence[AsnRows]) -> AsNames:
@@ -59,14 +60,15 @@ class AsNames:
         """Name, handle and country for each ASN (None where unknown)."""
         a = np.asarray(asns, dtype=np.uint64).reshape(-1)
         name = np.full(len(a), None, dtype=object)
+        handle = np.full(len(a), None, dtype=object)
         country = np.full(len(a), None, dtype=object)
         if len(self.first):
             i = np.searchsorted(self.first, a, side="right") - 1
             j = np.maximum(i, 0)
             ok = (i >= 0) & (a <= self.last[j])
             name[ok] = self.name[j[ok]]
+            handle[ok] = self.handle[j[ok]]
             country[ok] = self.country[j[ok]]
-        handle = np.array([None if n is None else str(n).split(" ", 1)[0] for n in name], dtype=object)
         return AsInfo(name, handle, country)
 
     def get(self, asn: int) -> tuple[str | None, str | None]:

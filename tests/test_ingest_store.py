@@ -163,3 +163,19 @@ def test_cli_ingest_signals_export(tmp_path: Path, files: list[Path]) -> None:
     assert pq.read_table(out / "signals.parquet").num_rows == _rows(db, "SELECT count(*) FROM signals")[0][0]
     res = runner.invoke(_app(), ["ingest", str(files[0]), "--db", str(db), "--bin", "30"])
     assert res.exit_code != 0
+
+
+def test_rib_starts_the_state(tmp_path: Path, shared_data: Path) -> None:
+    data = shared_data / "mrt" / "bgpdump-tests" / "test_data"
+    db = tmp_path / "rib.duckdb"
+    summary = ingest_files(
+        db, [data / "updates.20020722.2238.gz"], ribs=[data / "bview.20020722.2337.gz"], collector="rrc00"
+    )
+    assert summary.state_source == "rib"
+    sizes = _rows(db, "SELECT max(table_size), sum(full_feed::INT) FROM peers WHERE afi = 4")
+    assert sizes[0][0] > 100_000 and sizes[0][1] >= 1  # a full 2002 table (≈ 115 k prefixes)
+    visible = _rows(
+        db,
+        "SELECT max(value) FROM signals WHERE entity_type = 'global' AND metric = 'ipv4.visible_prefixes.ff_any'",
+    )
+    assert visible[0][0] > 100_000

@@ -280,3 +280,27 @@ def test_default_country_map_builds_caches_and_reloads(tmp_path: Path) -> None:
     assert _map(loaded, "175.45.176.0/22", "8.8.8.0/24") == [{"KP": 4.0}, {"US": 1.0}]
     user = _v4(("175.45.176.0", "175.45.176.255", "CN"))
     assert _map(CountryMap.layered([loaded, user]), "175.45.176.0/22") == [{"KP": 3.0, "CN": 1.0}]
+
+
+def test_mmdb_source_and_precedence(tmp_path: Path) -> None:
+    writer_mod = pytest.importorskip("mmdb_writer")
+    netaddr = pytest.importorskip("netaddr")
+    w = writer_mod.MMDBWriter(ip_version=6, ipv4_compatible=True, database_type="GeoLite2-Country")
+    w.insert_network(netaddr.IPSet(["175.45.176.0/22"]), {"country": {"iso_code": "KP"}})
+    w.insert_network(netaddr.IPSet(["175.45.180.0/24"]), {"registered_country": {"iso_code": "CN"}})
+    w.insert_network(netaddr.IPSet(["10.1.0.0/16"]), {"country_code": "NL"})
+    w.insert_network(netaddr.IPSet(["10.2.0.0/16"]), {"city": "nowhere"})
+    w.insert_network(netaddr.IPSet(["2001:db8::/33"]), {"country": {"iso_code": "DE"}})
+    db = tmp_path / "geo.mmdb"
+    w.to_db_file(str(db))
+    cmap = load_country_file(db)
+    got = _map(cmap, "175.45.176.0/21", "10.0.0.0/14", "2001:db8::/32")
+    assert got[0] == {"KP": 4.0, "CN": 1.0, "ZZ": 3.0}
+    assert got[1] == {"NL": 256.0, "ZZ": 768.0}
+    assert got[2] == {"DE": 32768.0, "ZZ": 32768.0}
+    older = _v4(("175.45.176.0", "175.45.183.255", "US"))
+    assert _map(CountryMap.layered([older, cmap]), "175.45.176.0/21") == [{"KP": 4.0, "CN": 1.0, "US": 3.0}]
+    junk = tmp_path / "junk.mmdb"
+    junk.write_bytes(b"\0" * 64 + b"\xab\xcd\xefMaxMind.com" + b"\0" * 16)
+    with pytest.raises(MrtError, match=r"junk\.mmdb"):
+        load_country_file(junk)

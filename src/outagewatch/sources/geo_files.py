@@ -6,9 +6,11 @@ Country sources, oldest to newest (later ones override earlier ones wherever the
    compiled into its wheel). iptocc only answers point lookups, so we probe it on a grid (every
    /24 of IPv4, every /32 of the RIR IPv6 blocks), about 20 M lookups taking a minute, and cache
    the resulting ranges as ``.npz`` under ``$XDG_CACHE_HOME/outagewatch`` keyed by iptocc's version;
-2. user files in the order given: RIR delegated(-extended) files (plain, gzip or bzip2), or
+2. user files in the order given: RIR delegated(-extended) files (plain, gzip or bzip2),
    ``ip_to_country``-style range tables (``*.tsv``: ``first<TAB>last<TAB>cc`` for IPv4,
-   ``prefix<TAB>cc`` for IPv6).
+   ``prefix<TAB>cc`` for IPv6), or MaxMind-format ``.mmdb`` databases (GeoLite2/GeoIP2 Country,
+   DB-IP, IPinfo country: ``country.iso_code``, else ``registered_country.iso_code``, else
+   ``country_code``).
 
 AS sources: ``asnames.json[.gz]`` tables (name and country) and RIR delegated ASN lines (country),
 later files overriding earlier ones field by field. No offline PyPI package ships AS names, so
@@ -26,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from outagewatch.enrich.asnames import AsNames
-from outagewatch.enrich.countries import CountryMap, Ranges, country_map_from_lookup
+from outagewatch.enrich.countries import CountryMap, Ranges, country_map_from_lookup, make_ranges
 from outagewatch.enrich.delegated import AsnRows, parse_asnames_json, parse_delegated, parse_range_tsv
 from outagewatch.model.problem import MrtError
 from outagewatch.sources.compressed import open_input
@@ -49,8 +51,58 @@ def _is_range_tsv(path: PathLike) -> bool:
     return name.endswith((".tsv", ".tsv.gz", ".tsv.bz2"))
 
 
+MMDB_MARKER = b"\xab\xcd\xefMaxMind.com"
+
+
+def _is_mmdb(path: PathLike) -> bool:
+    try:
+        with open(path, "rb") as f:
+            f.seek(0, os.SEEK_END)
+            f.seek(max(0, f.tell() - 128 * 1024))
+            return MMDB_MARKER in f.read()
+    except OSError:
+        return False
+
+
+def load_mmdb(path: PathLike) -> CountryMap:
+    """Country ranges from a MaxMind-format database (read with the ``maxminddb`` package)."""
+    import maxminddb
+
+    name = os.fspath(path)
+    rows: dict[int, tuple[list[int], list[int], list[str]]] = {4: ([], [], []), 6: ([], [], [])}
+    try:
+        with maxminddb.open_database(name) as reader:
+            for net, record in reader:
+                cc = _mmdb_country(record)
+                if cc is None:
+                    continue
+                first, last = int(net.network_address), int(net.broadcast_address)
+                if net.version == 6:
+                    first, last = first >> 64, last >> 64
+                s, e, c = rows[net.version]
+                s.append(first)
+                e.append(last)
+                c.append(cc)
+    except (OSError, ValueError, maxminddb.InvalidDatabaseError) as exc:
+        raise MrtError(f"{name}: not a readable MaxMind database: {exc}") from None
+    return CountryMap(make_ranges(*rows[4]), make_ranges(*rows[6]), source=name)
+
+
+def _mmdb_country(record: object) -> str | None:
+    if not isinstance(record, dict):
+        return None
+    for key in ("country", "registered_country"):
+        sub = record.get(key)
+        if isinstance(sub, dict) and isinstance(sub.get("iso_code"), str):
+            return str(sub["iso_code"])
+    cc = record.get("country_code")
+    return cc if isinstance(cc, str) and len(cc) == 2 else None
+
+
 def load_country_file(path: PathLike) -> CountryMap:
-    """One user country source: a delegated(-extended) file or a ``.tsv`` range table."""
+    """One user country source: a delegated(-extended) file, a ``.tsv`` range table or an ``.mmdb``."""
+    if _is_mmdb(path):
+        return load_mmdb(path)
     text = read_text(path)
     name = os.fspath(path)
     try:

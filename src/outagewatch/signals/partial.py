@@ -141,40 +141,69 @@ def _merge_values(a: pa.Table, b: pa.Table) -> pa.Table:
 
 def finalize(partial: SignalPartial) -> pa.Table:
     """The long signal table: values plus peers reporting and upstream routes, shares, counts."""
-    parts = [partial.values, _peers_reporting(partial.reporters), *_upstream_rows(partial.upstreams)]
+    parts = [partial.values, *_peers_reporting(partial.reporters), *_upstream_rows(partial.upstreams)]
     return pa.concat_tables([p.select(SIGNAL_SCHEMA.names).cast(SIGNAL_SCHEMA) for p in parts])
 
 
-def _peers_reporting(reporters: pa.Table) -> pa.Table:
-    keys = list(ENTITY_KEYS)
-    counts = _plain(reporters).group_by(keys).aggregate([("peer", "count")])
-    return _with_metric(counts.select(keys), PEERS_REPORTING, counts["peer_count"])
+def _single(table: pa.Table) -> pa.Table:
+    """One chunk per column, dictionaries unified (so indices are comparable across rows)."""
+    return table.unify_dictionaries().combine_chunks()
 
 
-def _with_metric(keys: pa.Table, metric: str | pa.Array, value: pa.ChunkedArray | pa.Array) -> pa.Table:
-    n = keys.num_rows
-    if isinstance(metric, str):
-        metric = pa.DictionaryArray.from_arrays(np.zeros(n, dtype=np.int32), pa.array([metric]))
-    return _encoded(keys.append_column("metric", metric).append_column("value", value), SIGNAL_SCHEMA)
+def _groups(t: pa.Table) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Group id of every row by (bin, entity) — exact, via lexsort — and each group's first row."""
+    cols = [
+        t["entity"].chunk(0).indices.to_numpy(zero_copy_only=False),
+        t["entity_type"].chunk(0).indices.to_numpy(zero_copy_only=False),
+        t["bin_seconds"].to_numpy(),
+        t["bin_start"].cast(pa.int64()).to_numpy(),
+    ]
+    order = np.lexsort(cols)
+    new = np.zeros(len(order), dtype=bool)
+    for c in cols:
+        sc = c[order]
+        new[1:] |= sc[1:] != sc[:-1]
+    new[0] = True
+    gid_sorted = np.cumsum(new) - 1
+    gid = np.empty(len(order), dtype=np.int64)
+    gid[order] = gid_sorted
+    return gid, order[np.flatnonzero(new)]
+
+
+def _keyed(
+    t: pa.Table, rows: npt.NDArray[np.int64], metric: pa.Array, value: npt.NDArray[np.float64]
+) -> pa.Table:
+    keys = t.select(list(ENTITY_KEYS)).take(pa.array(rows))
+    return keys.append_column("metric", metric).append_column("value", pa.array(value, pa.float64()))
+
+
+def _peers_reporting(reporters: pa.Table) -> list[pa.Table]:
+    if reporters.num_rows == 0:
+        return []
+    t = _single(reporters)
+    gid, first = _groups(t)
+    count = np.bincount(gid).astype(np.float64)
+    return [_keyed(t, first, _const(len(first), PEERS_REPORTING), count)]
 
 
 def _upstream_rows(ups: pa.Table) -> list[pa.Table]:
     """``upstream.<asn>.routes`` / ``.share`` per (entity, upstream); ``upstream.count`` per entity."""
     if ups.num_rows == 0:
         return []
-    keys = list(ENTITY_KEYS)
-    plain = _plain(ups)
-    totals = plain.group_by(keys).aggregate([("routes", "sum"), ("routes", "count")])
-    joined = plain.join(totals, keys=keys)
-    asn = joined["upstream"].cast(pa.string())
-    routes_m = pc.binary_join_element_wise("upstream.", asn, ".routes", "")
-    share_m = pc.binary_join_element_wise("upstream.", asn, ".share", "")
-    share = pc.divide(joined["routes"], joined["routes_sum"])
-    base = joined.select(keys)
+    t = _single(ups)
+    gid, first = _groups(t)
+    routes = t["routes"].to_numpy()
+    totals = np.bincount(gid, weights=routes)
+    asns, asn_idx = np.unique(t["upstream"].to_numpy(), return_inverse=True)
+    names = pa.array(asns).cast(pa.string())
+    routes_m = pc.binary_join_element_wise("upstream.", names, ".routes", "")
+    share_m = pc.binary_join_element_wise("upstream.", names, ".share", "")
+    all_rows = np.arange(t.num_rows, dtype=np.int64)
+    idx = asn_idx.reshape(-1).astype(np.int32)
     return [
-        _with_metric(base, routes_m, joined["routes"]),
-        _with_metric(base, share_m, share),
-        _with_metric(totals.select(keys), UPSTREAM_COUNT, totals["routes_count"].cast(pa.float64())),
+        _keyed(t, all_rows, pa.DictionaryArray.from_arrays(idx, routes_m), routes),
+        _keyed(t, all_rows, pa.DictionaryArray.from_arrays(idx, share_m), routes / totals[gid]),
+        _keyed(t, first, _const(len(first), UPSTREAM_COUNT), np.bincount(gid).astype(np.float64)),
     ]
 
 

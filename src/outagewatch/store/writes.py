@@ -1,7 +1,8 @@
-"""Bulk writes of an ingest run into the DuckDB store (Arrow in, ``INSERT OR REPLACE`` by key).
+"""Bulk writes of an ingest run into the DuckDB store (Arrow in, never row by row).
 
-Every table with a primary key is upserted, so re-ingesting the same files rewrites the same
-rows instead of duplicating them.
+Signal rows replace their bins as a whole (:func:`replace_bins`); the other keyed tables are
+upserted by primary key. Re-ingesting the same files rewrites the same rows instead of
+duplicating them.
 """
 
 from __future__ import annotations

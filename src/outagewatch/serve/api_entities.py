@@ -28,6 +28,10 @@ router = APIRouter(prefix="/api/v1", responses=ERROR_RESPONSES)
 EntityType = Literal["country", "as", "prefix", "global"]
 Cursor = Annotated[duckdb.DuckDBPyConnection, Depends(get_cursor)]
 AtParam = Annotated[str | None, Query(description="UTC ISO 8601 time; default: the latest stored bin")]
+PROBLEM_KINDS = ("outage", "instability", "upstream_change")
+"""The overview lists these (``single_upstream`` is a standing property, shown on entity pages)."""
+SEVERITY_RANK = {"low": 0, "medium": 1, "high": 2, "critical": 3}
+OVERVIEW_EVENTS = 200
 SPARK_POINTS = 100
 """At most this many points per sparkline (levels: minimum per bucket, so drops stay visible)."""
 DEFAULT_METRICS = ["ipv4.visible_prefixes.*", "ipv4.visible_slash24.*", "all.*", "upstream.*"]
@@ -54,7 +58,7 @@ def overview(
     countries = queries.list_entities(cur, "country")
     if when is None:
         return {"at": None, "metric": None, "countries": [], "active_events": []}
-    active = queries.active_events(cur, when)
+    active = queries.active_events(cur, when, kinds=PROBLEM_KINDS)
     _with_status(countries, active)
     metric = queries.headline_metric(cur, "country")
     window = (when - timedelta(hours=hours), when + timedelta(seconds=1))
@@ -63,7 +67,13 @@ def overview(
     for row in countries:
         row["sparkline"] = spark.get(row["entity"], {"t": [], "v": [], "last": None})
     countries.sort(key=lambda r: (status_rank(r["status"]), r["entity"]))
-    return {"at": iso(when), "metric": metric, "countries": countries, "active_events": active}
+    active.sort(key=lambda e: (e["status"] != "open", -SEVERITY_RANK.get(e["severity"], 0), e["start"]))
+    return {
+        "at": iso(when),
+        "metric": metric,
+        "countries": countries,
+        "active_events": active[:OVERVIEW_EVENTS],
+    }
 
 
 @router.get("/entities", summary="Entities (countries, ASes, watched prefixes) with their status at a time")

@@ -88,21 +88,26 @@ def list_entities(cur: duckdb.DuckDBPyConnection, entity_type: str | None) -> li
     return [with_country_name(r) for r in rows]
 
 
+RELATED_LIMIT = 200
+"""At most this many linked ASes / prefixes per entity answer; ``related.totals`` has the counts."""
+
+
 def related(cur: duckdb.DuckDBPyConnection, entity_type: str, entity: str, country: str | None) -> Row:
-    """Links between a country, its ASes and their prefixes."""
+    """Links between a country, its ASes and their prefixes (each list capped, with totals)."""
     out: Row = {"countries": [], "ases": [], "prefixes": []}
     if entity_type == "country":
         out["ases"] = _rows(
             cur,
-            "SELECT entity, name FROM entities WHERE entity_type = 'as' AND country = ? ORDER BY entity",
-            [entity],
+            "SELECT entity, name, count(*) OVER () AS total FROM entities "
+            "WHERE entity_type = 'as' AND country = ? ORDER BY length(entity), entity LIMIT ?",
+            [entity, RELATED_LIMIT],
         )
     if entity_type in ("country", "as"):
         out["prefixes"] = _rows(
             cur,
-            "SELECT prefix, slash24 FROM entity_prefixes "
-            "WHERE entity_type = ? AND entity = ? ORDER BY prefix",
-            [entity_type, entity],
+            "SELECT prefix, slash24, count(*) OVER () AS total FROM entity_prefixes "
+            "WHERE entity_type = ? AND entity = ? ORDER BY prefix LIMIT ?",
+            [entity_type, entity, RELATED_LIMIT],
         )
     if entity_type == "prefix":
         holders = _rows(
@@ -112,7 +117,15 @@ def related(cur: duckdb.DuckDBPyConnection, entity_type: str, entity: str, count
         out["countries"] = [{"entity": h["entity"]} for h in holders if h["entity_type"] == "country"]
     elif entity_type == "as" and country:
         out["countries"] = [{"entity": country}]
+    out["totals"] = {key: _total(out[key]) for key in ("countries", "ases", "prefixes")}
     return out
+
+
+def _total(rows: list[Row]) -> int:
+    total = int(rows[0].pop("total", len(rows))) if rows else 0
+    for row in rows[1:]:
+        row.pop("total", None)
+    return total
 
 
 def names(cur: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], str]:
@@ -249,10 +262,15 @@ def sparklines(
     return {entity: {"t": t, "v": v, "last": v[-1] if v else None} for entity, t, v in grouped}
 
 
-def active_events(cur: duckdb.DuckDBPyConnection, at: datetime, entity_type: str | None = None) -> list[Row]:
-    """Events that had started and not yet ended at ``at``."""
+def active_events(
+    cur: duckdb.DuckDBPyConnection, at: datetime, entity_type: str | None = None, kinds: tuple[str, ...] = ()
+) -> list[Row]:
+    """Events that had started and not yet ended at ``at`` (of one entity type / some kinds only)."""
     extra = "AND entity_type = ?" if entity_type else ""
     params: list[Any] = [at, at] + ([entity_type] if entity_type else [])
+    if kinds:
+        extra += f" AND kind IN ({', '.join('?' * len(kinds))})"
+        params += list(kinds)
     rows = _rows(
         cur,
         f'SELECT {EVENT_COLUMNS} FROM events WHERE start <= ? AND ("end" IS NULL OR "end" > ?) {extra} '

@@ -63,6 +63,7 @@ def test_overview_at_outage_time_puts_kp_first_in_outage(client: httpx.Client) -
     assert kp["name"] == "North Korea" and kp["sparkline"]["last"] == 0.0
     assert max(kp["sparkline"]["v"]) == 4.0
     assert KP_OUTAGE in {e["event_id"] for e in data["active_events"]}
+    assert "single_upstream" not in {e["kind"] for e in data["active_events"]}  # a property, not a problem
 
 
 def test_overview_default_is_latest_bin(client: httpx.Client) -> None:
@@ -90,6 +91,7 @@ def test_entity_links_country_as_prefix(client: httpx.Client) -> None:
     assert kp["status"] == "outage" and [e["event_id"] for e in kp["active_events"]] == [KP_OUTAGE]
     assert [a["entity"] for a in kp["related"]["ases"]] == ["131279"]
     assert [p["prefix"] for p in kp["related"]["prefixes"]] == KP_PREFIXES
+    assert kp["related"]["totals"] == {"countries": 0, "ases": 1, "prefixes": 4}
     assert kp["first_bin"] == "2014-12-20T00:00:00Z" and kp["data_end"] == "2014-12-23T12:00:00Z"
     assert "ipv4.visible_slash24.ff_50pct" in kp["metrics"]
     asn = get(client, "/api/v1/entities/as/131279")

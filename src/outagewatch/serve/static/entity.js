@@ -18,10 +18,11 @@
   document.getElementById("apply").addEventListener("click", () =>
     setRange(OW.fromInput(document.getElementById("start").value), OW.fromInput(document.getElementById("end").value)));
 
-  function linkList(label, type, items, key) {
+  function linkList(label, type, items, key, total) {
     if (!items.length) return null;
+    const more = total > items.length ? [" … and " + (total - items.length) + " more"] : [];
     return OW.el("span", {}, label + ": ", items.flatMap((it, i) => [i ? ", " : "", OW.entityLink(type, it[key || "entity"],
-      type === "as" && it.name ? "AS" + it.entity + " " + it.name : undefined)]));
+      type === "as" && it.name ? "AS" + it.entity + " " + it.name : undefined)]), more);
   }
 
   function renderHeader(info) {
@@ -31,8 +32,8 @@
     status.replaceChildren(OW.badge(info.status), " at " + OW.fmtTime(info.at) + " · " + type +
       " · data " + OW.fmtTime(info.first_bin) + " → " + OW.fmtTime(info.data_end));
     const r = info.related;
-    const items = [linkList("Country", "country", r.countries), linkList("ASes", "as", r.ases),
-      linkList("Prefixes", "prefix", r.prefixes, "prefix")].filter(Boolean);
+    const items = [linkList("Country", "country", r.countries), linkList("ASes", "as", r.ases, "entity", r.totals.ases),
+      linkList("Prefixes", "prefix", r.prefixes, "prefix", r.totals.prefixes)].filter(Boolean);
     document.getElementById("links").replaceChildren(...(items.length ? items : [OW.el("span", { class: "muted" }, "No linked entities.")]));
   }
 

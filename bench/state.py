@@ -39,7 +39,9 @@ def _prefixes(rng: np.random.Generator, n4: int, n6: int) -> tuple[np.ndarray, n
     addr4 &= ~((np.uint64(1) << (32 - plen4).astype(np.uint64)) - np.uint64(1))
     key4 = np.unique(addr4 * np.uint64(64) + plen4.astype(np.uint64))[:n4]
     plen6 = rng.choice([29, 32, 36, 40, 44, 48], size=n6 * 2, p=[0.05, 0.25, 0.1, 0.1, 0.1, 0.4])
-    hi6 = (np.uint64(0x2000) << np.uint64(48)) | rng.integers(0, 1 << 45, size=n6 * 2, dtype=np.uint64) << np.uint64(3)
+    hi6 = (np.uint64(0x2000) << np.uint64(48)) | rng.integers(
+        0, 1 << 45, size=n6 * 2, dtype=np.uint64
+    ) << np.uint64(3)
     hi6 &= ~((np.uint64(1) << (64 - plen6).astype(np.uint64)) - np.uint64(1))
     key6 = np.unique(hi6 * np.uint64(1) ^ plen6.astype(np.uint64))[:n6]
     n = len(key4) + len(key6)
@@ -85,14 +87,25 @@ def main() -> None:
     st.note_origins(path_ids[group_of_prefix * variants], pfx_ids)
     load_s = time.perf_counter() - t
     routes = int((st.routes != 0).sum())
-    print(f"state: {st.peers.size} peers × {n_pfx:,} prefixes ({args.v4:,} IPv4 + {args.v6:,} IPv6), {routes:,} routes")
-    print(f"  state arrays: {st.nbytes() / 1e6:,.0f} MB; RSS {_rss_mb():,.0f} MB (interpreter+libs {base:,.0f} MB)")
+    print(
+        f"state: {st.peers.size} peers × {n_pfx:,} prefixes "
+        f"({args.v4:,} IPv4 + {args.v6:,} IPv6), {routes:,} routes"
+    )
+    print(
+        f"  state arrays: {st.nbytes() / 1e6:,.0f} MB; "
+        f"RSS {_rss_mb():,.0f} MB (interpreter+libs {base:,.0f} MB)"
+    )
     print(f"  load time {load_s:.1f} s")
     engine = SignalEngine(bin_seconds=300, state=st, watch=["10.1.0.0/24"])
     ups = [
-        element(T0 + i % 290, "A" if i % 3 else "W", peer=f"10.{(i % args.peers) // 256}.{i % args.peers % 256}.1",
-                peer_asn=64512 + i % args.peers, prefix=f"{1 + i % 200}.{i % 256}.{(i // 256) % 256}.0/24",
-                path=[64512 + i % args.peers, 3356, 1000 + i % 5000])
+        element(
+            T0 + i % 290,
+            "A" if i % 3 else "W",
+            peer=f"10.{(i % args.peers) // 256}.{i % args.peers % 256}.1",
+            peer_asn=64512 + i % args.peers,
+            prefix=f"{1 + i % 200}.{i % 256}.{(i // 256) % 256}.0/24",
+            path=[64512 + i % args.peers, 3356, 1000 + i % 5000],
+        )
         for i in range(10_000)
     ]
     t = time.perf_counter()

@@ -176,6 +176,7 @@ def test_rib_starts_the_state(tmp_path: Path, shared_data: Path) -> None:
     assert sizes[0][0] > 100_000 and sizes[0][1] >= 1  # a full 2002 table (≈ 115 k prefixes)
     visible = _rows(
         db,
-        "SELECT max(value) FROM signals WHERE entity_type = 'global' AND metric = 'ipv4.visible_prefixes.ff_any'",
+        "SELECT max(value) FROM signals WHERE entity_type = 'global'"
+        " AND metric = 'ipv4.visible_prefixes.ff_any'",
     )
     assert visible[0][0] > 100_000

@@ -80,7 +80,7 @@ def _vis_values(
 
 
 def visibility_partial(ctx: BinContext) -> list[pa.Table]:
-    st, vis, pfx = ctx.state, ctx.vis, ctx.state.prefixes
+    vis, pfx = ctx.vis, ctx.state.prefixes
     weight = unit_weight(pfx.afi, pfx.plen)
     out: list[pa.Table] = []
     ci = ctx.countries

@@ -65,7 +65,9 @@ class RoutingState:
         keys = np.unique(self.paths.origin[path].astype(np.uint64) * np.uint64(8) + self.prefixes.afi[prefix])
         fam = self.origin_families
         pos = np.searchsorted(fam, keys)
-        known = (pos < len(fam)) & (fam[np.minimum(pos, max(len(fam) - 1, 0))] == keys) if len(fam) else pos < 0
+        known = (
+            (pos < len(fam)) & (fam[np.minimum(pos, max(len(fam) - 1, 0))] == keys) if len(fam) else pos < 0
+        )
         if not known.all():
             self.origin_families = np.insert(fam, pos[~known], keys[~known]).astype(np.uint64)
 

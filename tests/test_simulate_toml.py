@@ -167,3 +167,22 @@ def test_cli_writes_files_manifest_and_truth(tmp_path: Path) -> None:
     assert len(list(out.glob("rrc00/2015.03/updates.20150301.*.gz"))) == 36
     bad = CliRunner().invoke(app, ["simulate", "--scenario", "nope", "--out", str(out)])
     assert bad.exit_code == 2 and "unknown scenario" in bad.output
+
+
+PURE = ("mrtwriter", "scenario", "generate", "encode", "truth")
+SHELL_IMPORTS = ("pathlib", "os", "time", "gzip", "bz2", "glob", "subprocess", "outagewatch.simulate.run")
+
+
+@pytest.mark.parametrize("module", PURE)
+def test_simulator_core_is_pure(module: str) -> None:
+    import ast
+
+    import outagewatch.simulate as pkg
+
+    tree = ast.parse((Path(pkg.__file__).parent / f"{module}.py").read_text())
+    names = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+    names |= {n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+    assert not names & set(SHELL_IMPORTS), names
+    assert not any(
+        n.startswith(("outagewatch.store", "outagewatch.sources", "outagewatch.engine")) for n in names
+    )

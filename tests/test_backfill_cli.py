@@ -72,3 +72,22 @@ def test_bad_arguments_are_named() -> None:
         _app(), ["backfill", "--collectors", "rrc00", "--start", "2022-01-02", "--end", "2022-01-01"]
     )
     assert res.exit_code == 2 and "is not after --start" in res.output
+
+
+@pytest.mark.shared
+def test_backfill_processes_into_the_store(tmp_path: Path, shared_data: Path) -> None:
+    import duckdb
+
+    tree = ris_tree(tmp_path)
+    db = tmp_path / "ow.duckdb"
+    args = ["backfill", "--collectors", "rrc04", "--start", "2022-02-06T07:27Z", "--end", "2022-02-06T07:35Z"]
+    res = CliRunner().invoke(
+        _app(), [*args, "--base-url", str(tree), "--cache", str(tmp_path / "c"), "--db", str(db)]
+    )
+    assert res.exit_code == 0, res.output
+    assert "plan (listing): 5 files" in res.output and "5 local" in res.output
+    assert "backfill (local): 1 tasks" in res.output and "2 bins" in res.output
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert con.execute("SELECT count(DISTINCT bin_start) FROM signals").fetchone() == (2,)
+        row = con.execute("SELECT command, status, bins FROM runs").fetchone()
+        assert row == ("backfill", "ok", 2)

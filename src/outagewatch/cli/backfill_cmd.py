@@ -96,6 +96,7 @@ def backfill(
     if download_only:
         return
     from outagewatch.backfill.process import RunOptions, run_plan
+    from outagewatch.engine.lookups import default_mapper
 
     run = RunOptions(
         db=db,
@@ -105,6 +106,7 @@ def backfill(
         dask_address=dask,
         workers=workers,
         progress=sys.stderr.isatty(),
+        mapper_factory=default_mapper,
     )
     outcome = run_plan(usable, fetched.local, run)
     typer.echo(outcome.describe(country))

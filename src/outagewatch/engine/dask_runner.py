@@ -180,10 +180,22 @@ class _SliceRun:
         self.keep(self.engine.feed(batch.filter(pa.array(~far))))
 
 
+_MAPPERS: dict[Any, Any] = {}
+
+
+def _mapper(factory: Callable[[], Any] | None) -> Any:
+    """The prefix → country mapper, built once per worker process for a given factory."""
+    if factory is None:
+        return None
+    if factory not in _MAPPERS:
+        _MAPPERS[factory] = factory()
+    return _MAPPERS[factory]
+
+
 def slice_partial(task: SliceTask, paths: Mapping[str, str], cfg: SliceConfig) -> SliceResult:
     """Partial signals of one (collector, slice) task, from its RIB dump and update files."""
     t0 = time.perf_counter()
-    mapper = cfg.mapper_factory() if cfg.mapper_factory is not None else None
+    mapper = _mapper(cfg.mapper_factory)
     engine = SignalEngine(
         bin_seconds=cfg.bin_seconds, mapper=mapper, watch=cfg.watch, fill_gap_seconds=cfg.fill_gap_seconds
     )

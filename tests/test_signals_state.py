@@ -155,3 +155,15 @@ def test_full_feed_and_levels() -> None:
     assert levels(np.array([0, 1, 2, 3, 4]), 4).tolist() == [0, 2, 3, 4, 5]
     assert levels(np.array([1, 2]), 5).tolist() == [1, 2]
     assert levels(np.array([3]), 0).tolist() == [0]
+
+
+def test_engine_close_until_uses_the_callers_clock() -> None:
+    from outagewatch.signals.engine import SignalEngine
+
+    engine = SignalEngine(bin_seconds=60)
+    t0 = 1_600_000_020
+    assert engine.feed(batch([element(t0 + 5, "A", prefix="10.0.0.0/8", path=[1, 3])])) == []
+    assert engine.close_until((t0 + 59) * 1_000_000) == []
+    closed = engine.close_until((t0 + 60) * 1_000_000)
+    assert [c.bin_start_us for c in closed] == [t0 * 1_000_000]
+    assert closed[0].elements == 1 and engine.flush() == []

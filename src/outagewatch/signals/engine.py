@@ -140,6 +140,13 @@ class SignalEngine:
         self._open = None
         return out
 
+    def close_until(self, now_us: int) -> list[ClosedBin]:
+        """Close the open bin if it ended at or before ``now_us`` (a live stream's clock, given by
+        the caller: the engine never reads a clock). Later elements of that bin count as late."""
+        if self._open is None or (self._open.index + 1) * self.bin_us > now_us:
+            return []
+        return self.flush()
+
     def _advance(self, b: int) -> list[ClosedBin]:
         if self._open is not None and self._open.index == b:
             return []

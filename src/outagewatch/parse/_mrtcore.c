@@ -1268,27 +1268,24 @@ static PyObject *take_problems(Decoder *d) {
 static PyObject *Decoder_new(PyTypeObject *type, PyObject *args, PyObject *kw) {
     Decoder *d = (Decoder *)type->tp_alloc(type, 0);
     if (!d) return NULL;
-    d->path = malloc(4 * MAXPATH);
-    d->seg = malloc(2 * MAXPATH);
-    d->comm = malloc(4 * MAXCOMM);
-    d->lcomm = malloc(12 * MAXLCOMM);
-    d->tmp_path = malloc(4 * MAXPATH);
-    d->tmp_seg = malloc(2 * MAXPATH);
-    if (!d->path || !d->seg || !d->comm || !d->lcomm || !d->tmp_path || !d->tmp_seg) {
+    /* one block for all scratch arrays (4-byte arrays first, then the 2-byte ones) */
+    uint8_t *block = malloc(4 * MAXPATH + 4 * MAXCOMM + 12 * MAXLCOMM + 4 * MAXPATH + 2 * MAXPATH + 2 * MAXPATH);
+    if (!block) {
         Py_DECREF(d);
         return PyErr_NoMemory();
     }
+    d->path = (uint32_t *)block;
+    d->comm = d->path + MAXPATH;
+    d->lcomm = d->comm + MAXCOMM;
+    d->tmp_path = d->lcomm + 3 * MAXLCOMM;
+    d->seg = (uint16_t *)(d->tmp_path + MAXPATH);
+    d->tmp_seg = d->seg + MAXPATH;
     return (PyObject *)d;
 }
 
 static void Decoder_dealloc(Decoder *d) {
     cols_free(&d->cols);
-    free(d->path);
-    free(d->seg);
-    free(d->comm);
-    free(d->lcomm);
-    free(d->tmp_path);
-    free(d->tmp_seg);
+    free(d->path); /* the scratch block */
     free(d->peers);
     free(d->probs);
     Py_TYPE(d)->tp_free((PyObject *)d);
@@ -1309,7 +1306,7 @@ static PyObject *Decoder_decode(Decoder *d, PyObject *args, PyObject *kw) {
     if (!PyArg_ParseTupleAndKeywords(args, kw, "y*|pn", kwlist, &view, &final, &batch)) return NULL;
     if (batch < 1) batch = 1;
     size_t consumed;
-    if (d->cols.cap == 0 && cols_grow(&d->cols, (size_t)batch + 64) < 0) {
+    if (d->cols.cap == 0 && cols_grow(&d->cols, (size_t)batch < 8192 ? (size_t)batch + 64 : 8192) < 0) {
         PyBuffer_Release(&view);
         return PyErr_NoMemory();
     }

@@ -167,3 +167,21 @@ def test_full_kp_2014_is_genuine_and_instability_rises(tmp_path: Path) -> None:
                 per_day[datetime.fromtimestamp(int(r[1]), UTC).strftime("%d")] += 1
     assert per_day["19"] < per_day["20"] < per_day["21"] < per_day["22"]
     assert per_day["21"] > 5 * per_day["19"]
+
+
+def test_window_opening_inside_the_outage_starts_from_the_true_state(tmp_path: Path) -> None:
+    scn = dataclasses.replace(
+        load_scenario("kp-2014"),
+        start=datetime(2014, 12, 22, 20, 0, tzinfo=UTC),
+        end=datetime(2014, 12, 23, 2, 30, tzinfo=UTC),
+    )
+    res = simulate_scenario(scn, tmp_path / "o", seed=0)
+    rib, upd = streams(res, tmp_path)
+    assert KP.isdisjoint(r[5] for r in rib) and len(rib) == sum(c.rib_entries for c in res.collectors)
+    kinds = collections.Counter(r[2] for r in upd)
+    total: collections.Counter[str] = collections.Counter()
+    for c in res.collectors:
+        total.update({"A": c.announcements, "W": c.withdrawals, "STATE": c.state_changes})
+    assert kinds == +total
+    back = [r for r in upd if r[5] in KP]
+    assert {r[2] for r in back} == {"A"} and min(int(r[1]) for r in back) >= t("2014-12-23T01:46")

@@ -16,7 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from outagewatch.simulate import mrtwriter as w
-from outagewatch.simulate.generate import OP_DOWN, OP_UP, OP_WITHDRAW, Plan, Topology, epoch
+from outagewatch.simulate.generate import OP_DOWN, OP_UP, OP_WITHDRAW, Plan, epoch
 from outagewatch.simulate.scenario import Scenario, select_prefixes
 
 TRANSITS: tuple[int, ...] = (3356, 1299, 174, 2914, 3257, 6939, 6453, 6762, 3491, 1273)
@@ -165,11 +165,11 @@ class Encoder:
             append(pack(t, w.BGP4MP, w.BGP4MP_MESSAGE_AS4, len(body)) + body)
         return out
 
-    def rib(self, ci: int, topo: Topology, rng: np.random.Generator) -> tuple[bytes, int]:
+    def rib(self, ci: int, carries: npt.NDArray[np.bool_], rng: np.random.Generator) -> tuple[bytes, int]:
         """The TABLE_DUMP_V2 RIB of collector ``ci`` at the scenario start; returns (bytes, entries)."""
         c = self.scenario.collectors[ci]
         t = epoch(self.scenario.start)
-        mine = np.flatnonzero(topo.collector_of == ci)
+        mine = np.array([g for g, p in enumerate(self.peers) if p.collector == ci], np.int64)
         table = [
             (ipaddress.IPv4Address(self.peers[g].ip.packed[-4:]), self.peers[g].ip, self.peers[g].asn)
             for g in mine
@@ -179,7 +179,7 @@ class Encoder:
         zeros = np.zeros(len(mine), np.int64)
         entries = 0
         for p in order:
-            carriers = mine[topo.carries[mine, p]]
+            carriers = mine[carries[mine, p]]
             if carriers.size == 0:
                 continue
             ups = self.upstreams(carriers, np.full(carriers.size, p), zeros[: carriers.size] + t)

@@ -86,12 +86,12 @@ class _Builder:
         full = np.full(n, op, np.int64), np.full(n, alt, np.int64)
         self.parts.append((ts.astype(np.int64), peer.astype(np.int64), prefix.astype(np.int64), *full))
 
-    def plan(self, end: int) -> Plan:
+    def plan(self, start: int, end: int) -> Plan:
         if not self.parts:
             empty = np.zeros(0, np.int64)
             return Plan(empty, empty, empty, empty, empty)
         cols = [np.concatenate([p[i] for p in self.parts]) for i in range(5)]
-        keep = cols[0] < end
+        keep = (cols[0] >= start) & (cols[0] < end)
         cols = [c[keep] for c in cols]
         order = np.argsort(cols[0], kind="stable")
         return Plan(*(c[order] for c in cols))
@@ -111,8 +111,9 @@ def _in_bin(rng: np.random.Generator, t: int, n: int, max_s: int, start: int, bi
     return t + rng.integers(0, max(1, min(max_s, room)), size=n)
 
 
-def build_plan(scenario: Scenario, topo: Topology, rng: np.random.Generator) -> Plan:
-    """The record plan for the whole scenario window."""
+def build_plan(scenario: Scenario, topo: Topology, rng: np.random.Generator) -> tuple[Plan, Bool]:
+    """The record plan for the scenario window, and which (peer, prefix) routes exist at its start
+    (the RIB: the table minus outages and session-down windows already under way)."""
     start, end, b = epoch(scenario.start), epoch(scenario.end), scenario.bin_seconds
     out = _Builder()
     blocks: list[_Block] = []
@@ -133,8 +134,12 @@ def build_plan(scenario: Scenario, topo: Topology, rng: np.random.Generator) -> 
     cycles += [_flap(scenario, topo, ev, rng) for ev in scenario.events if ev.kind == "flap"]
     for cyc in cycles:
         _emit_cycles(cyc, blocks, b, out)
-    plan = out.plan(end)
-    return _drop_while_down(plan, downs, start)
+    plan = out.plan(start, end)
+    at_start = topo.carries.copy()
+    for blk in blocks:
+        if blk.t0 <= start < blk.t1:
+            at_start[np.ix_(blk.peers, blk.prefixes)] = False
+    return _drop_while_down(plan, downs, start), at_start
 
 
 # A cycle array: rows of (t_first, t_second, peer, prefix, kind) with kind 0 = withdraw/re-announce,

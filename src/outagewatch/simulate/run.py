@@ -71,14 +71,14 @@ def simulate_scenario(
     out = Path(out_dir)
     rng = np.random.default_rng(seed)
     topo = topology(scenario, rng)
-    plan = build_plan(scenario, topo, rng)
+    plan, at_start = build_plan(scenario, topo, rng)
     enc = Encoder(scenario)
     records = enc.updates(plan)
     ts = plan.ts
     start, end, b = epoch(scenario.start), epoch(scenario.end), scenario.bin_seconds
     outputs = []
     for ci, c in enumerate(scenario.collectors):
-        rib, n_rib = enc.rib(ci, topo, rng)
+        rib, n_rib = enc.rib(ci, at_start, rng)
         rib_path = file_path(out, c.name, "bview", start)
         _write(rib_path, rib)
         mine = np.flatnonzero(enc_collector(enc, plan.peer) == ci)

@@ -60,6 +60,17 @@ def string_hash(text: str) -> int:
     return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "little")
 
 
+def sorted_search(table: npt.NDArray[np.generic], values: npt.NDArray[np.generic]) -> I64:
+    """``np.searchsorted(table, values)``, faster for many random values: they are sorted first
+    (searchsorted walks sorted queries with far fewer cache misses)."""
+    if len(values) < 64:
+        return np.searchsorted(table, values).astype(np.int64)
+    order = np.argsort(values, kind="stable")
+    out = np.empty(len(values), dtype=np.int64)
+    out[order] = np.searchsorted(table, values[order])
+    return out
+
+
 class HashIndex:
     """A growing map from uint64 keys to dense ids 0, 1, 2, … in insertion order."""
 
@@ -74,8 +85,7 @@ class HashIndex:
         """The id of each key, -1 where the key is unknown."""
         if self.size == 0 or len(keys) == 0:
             return np.full(len(keys), -1, dtype=np.int64)
-        pos = np.searchsorted(self._keys, keys)
-        pos_c = np.minimum(pos, self.size - 1)
+        pos_c = np.minimum(sorted_search(self._keys, keys), self.size - 1)
         found = self._keys[pos_c] == keys
         return np.where(found, self._ids[pos_c], -1)
 

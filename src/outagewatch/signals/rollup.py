@@ -16,6 +16,7 @@ import numpy.typing as npt
 import pyarrow as pa
 
 from outagewatch.signals import metrics as M
+from outagewatch.signals.hashing import sorted_search
 from outagewatch.signals.mapping import CountryIndex
 from outagewatch.signals.partial import (
     REPORTER_SCHEMA,
@@ -52,7 +53,7 @@ def find_sorted(
     """Positions of ``values`` in the sorted ``table`` and whether each is present."""
     if len(table) == 0:
         return np.zeros(len(values), dtype=np.int64), np.zeros(len(values), dtype=bool)
-    pos = np.minimum(np.searchsorted(table, values), len(table) - 1).astype(np.int64)
+    pos = np.minimum(sorted_search(table, values), len(table) - 1)
     return pos, table[pos] == values
 
 

@@ -6,10 +6,12 @@ bounded memory whatever the file size. The codec is chosen from the first bytes 
 concatenated bzip2 streams are read as one stream; zero padding after the last member is ignored.
 
 Decoders (measured in ``docs/decompression.md``): gzip through ``isal.isal_zlib`` (Intel ISA-L,
-about 2× stdlib ``zlib``), bzip2 through stdlib ``bz2``; stdlib ``zlib`` is the fallback when
-``isal`` is missing. We drive the incremental decompressor objects ourselves instead of the
-libraries' file objects because those lose the last partially filled read buffer on a truncated
-stream, and a truncated stream must yield every decodable byte before :class:`TruncatedInput`.
+about 2× stdlib ``zlib``), bzip2 through stdlib ``bz2`` or, for files on machines with spare
+cores, ``indexed_bzip2`` in parallel (with a stdlib re-decode on any error, so damaged input is
+reported exactly as stdlib would); stdlib ``zlib`` is the fallback when ``isal`` is missing.
+We drive the incremental decompressor objects ourselves instead of the libraries' file objects
+because those lose the last partially filled read buffer on a truncated stream, and a truncated
+stream must yield every decodable byte before :class:`TruncatedInput`.
 
 Errors: unusable inputs (missing, unreadable, a directory, empty) raise
 :class:`outagewatch.model.problem.MrtError` with one line naming the file. A stream cut short
@@ -384,11 +386,22 @@ class InputStream:
         return f"InputStream({self.name!r}, codec={self.codec!r})"
 
 
-def open_input(source: str | os.PathLike[str] | BinaryIO, *, threads: int = 2) -> InputStream:
+def auto_threads() -> int:
+    """bzip2 decoding threads for ``open_input(threads=None)``: 2 with ≥ 4 usable cores, else 1."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        cores = os.cpu_count() or 1
+    return 2 if cores >= 4 else 1
+
+
+def open_input(source: str | os.PathLike[str] | BinaryIO, *, threads: int | None = None) -> InputStream:
     """Open ``source`` (a path or a binary file object) and return its decompressed stream.
 
     ``threads > 1`` decodes bzip2 *files* (not file objects) with indexed_bzip2 on that many
-    threads (about 2× stdlib with 2); ``threads=1`` uses stdlib ``bz2`` only.
+    threads: about 2× stdlib when cores are free, but 2-3× *slower* than stdlib when the cores
+    are busy (measured in docs/decompression.md). ``None`` picks 2 when at least 4 cores are
+    usable (the caller's parsing thread keeps one busy), else 1 (stdlib ``bz2`` only).
 
     Raises :class:`MrtError` naming the file when it is missing, unreadable or empty.
     """
@@ -403,4 +416,4 @@ def open_input(source: str | os.PathLike[str] | BinaryIO, *, threads: int = 2) -
         if owns:
             raw.close()
         raise MrtError(f"{name}: empty file")
-    return InputStream(raw, name, _detect(head), head, owns, threads)
+    return InputStream(raw, name, _detect(head), head, owns, auto_threads() if threads is None else threads)

@@ -26,16 +26,20 @@ The element columns hold true values; every printing quirk of bgpdump 1.6 lives 
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable, Iterator
 from typing import Final
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from outagewatch.model.element import KINDS
+
 _SEG_OPEN: Final = {1: "{", 3: "(", 4: "["}
 _SEG_CLOSE: Final = {1: "}", 3: ")", 4: "]"}
 _WELL_KNOWN: Final = {0xFFFFFF01: "no-export", 0xFFFFFF02: "no-advertise", 0xFFFFFF03: "local-AS"}
 _ORIGINS: Final = {0: "IGP", 1: "EGP"}
+KIND_NAMES: Final = KINDS
 _TD2_PRINTED: Final = frozenset({2, 4, 8, 10})
 _LOCAL: Final = frozenset({6, 7, 10, 11})
 
@@ -148,47 +152,118 @@ def printed_by_bgpdump_mask(batch: pa.RecordBatch) -> pa.BooleanArray:
     return pc.and_(pc.or_(pc.invert(td2), kept), pc.invert(entry))
 
 
+class _Fixed:
+    """Row access to a fixed-size binary column without a Python object per row."""
+
+    def __init__(self, arr: pa.Array, width: int) -> None:
+        buf = arr.buffers()[1]
+        self.raw: bytes = buf.to_pybytes() if buf is not None else b""
+        self.start = arr.offset * width
+        self.width = width
+
+    def __getitem__(self, i: int) -> bytes:
+        at = self.start + i * self.width
+        return self.raw[at : at + self.width]
+
+
+class _Lists:
+    """Row access to a list<uint32|uint16> column as the raw bytes of each row's values."""
+
+    def __init__(self, arr: pa.Array) -> None:
+        values = arr.values
+        self.width = values.type.byte_width
+        buf = values.buffers()[1]
+        self.raw: bytes = buf.to_pybytes() if buf is not None else b""
+        self.base = values.offset
+        self.offsets = arr.offsets.to_pylist()
+
+    def __getitem__(self, i: int) -> bytes:
+        w, base = self.width, self.base
+        return self.raw[(base + self.offsets[i]) * w : (base + self.offsets[i + 1]) * w]
+
+
+def _ints(raw: bytes, width: int) -> list[int]:
+    return [int.from_bytes(raw[k : k + width], sys.byteorder) for k in range(0, len(raw), width)]
+
+
 def render_batch(batch: pa.RecordBatch, *, bgpdump_only: bool = True) -> Iterator[str]:
     """Yield one ``bgpdump -m`` line (without newline) per element of ``batch``."""
-    cols = {name: batch.column(name).to_pylist() for name in batch.schema.names if name != "collector"}
-    ts_us = batch.column("timestamp").cast(pa.int64()).to_pylist()
+    col = batch.column
+    ints = {
+        name: col(name).to_pylist()
+        for name in (
+            "mrt_type",
+            "mrt_subtype",
+            "peer_afi",
+            "peer_asn",
+            "afi",
+            "prefix_len",
+            "path_id",
+            "nexthop_afi",
+            "origin",
+            "med",
+            "local_pref",
+            "atomic_aggregate",
+            "aggregator_asn",
+            "old_state",
+            "new_state",
+        )
+    }
+    kinds = [KIND_NAMES[k] for k in col("kind").indices.to_pylist()]
+    ts_us = col("timestamp").cast(pa.int64()).to_pylist()
+    peer_ip, prefix_raw, nexthop = (
+        _Fixed(col("peer_ip"), 16),
+        _Fixed(col("prefix"), 16),
+        _Fixed(col("nexthop"), 16),
+    )
+    agg_ip = _Fixed(col("aggregator_ip"), 4)
+    paths, segments, communities = (
+        _Lists(col("as_path")),
+        _Lists(col("as_path_segments")),
+        _Lists(col("communities")),
+    )
     addr = _AddrCache()
-    path_cache: dict[tuple[tuple[int, ...], tuple[int, ...]], str] = {}
+    path_cache: dict[tuple[bytes, bytes], str] = {}
+    comm_cache: dict[bytes, str] = {}
     for i in range(batch.num_rows):
-        mrt_type, subtype, kind = cols["mrt_type"][i], cols["mrt_subtype"][i], cols["kind"][i]
+        mrt_type, subtype, kind = ints["mrt_type"][i], ints["mrt_subtype"][i], kinds[i]
         label = _label(mrt_type, subtype, kind)
         if label is None or (bgpdump_only and not _printed_by_bgpdump(mrt_type, subtype)):
             continue
         us = ts_us[i]
         when = f"{us // 1_000_000}.{us % 1_000_000:06d}" if mrt_type == 17 else str(us // 1_000_000)
-        peer = addr[(cols["peer_afi"][i], cols["peer_ip"][i])]
-        head = f"{label}|{when}|{kind}|{peer}|{cols['peer_asn'][i]}|"
+        peer = addr[(ints["peer_afi"][i], peer_ip[i])]
+        head = f"{label}|{when}|{kind}|{peer}|{ints['peer_asn'][i]}|"
         if kind == "S":
-            states = f"{cols['old_state'][i]}|{cols['new_state'][i]}"
-            yield f"{label}|{when}|STATE|{peer}|{cols['peer_asn'][i]}|{states}"
+            states = f"{ints['old_state'][i]}|{ints['new_state'][i]}"
+            yield f"{label}|{when}|STATE|{peer}|{ints['peer_asn'][i]}|{states}"
             continue
-        prefix = f"{addr[(cols['afi'][i], cols['prefix'][i])]}/{cols['prefix_len'][i]}"
-        pid = cols["path_id"][i] if _addpath_subtype(mrt_type, subtype) else None
+        prefix = f"{addr[(ints['afi'][i], prefix_raw[i])]}/{ints['prefix_len'][i]}"
+        pid = ints["path_id"][i] if _addpath_subtype(mrt_type, subtype) else None
         if kind == "W":
             if mrt_type == 5:  # bgpdump's two inet_ntoa() calls share one buffer: the peer wins
-                prefix = f"{peer}/{cols['prefix_len'][i]}"
+                prefix = f"{peer}/{ints['prefix_len'][i]}"
             yield f"{head}{prefix}" + (f"|{pid}" if pid is not None else "")
             continue
-        key = (tuple(cols["as_path"][i]), tuple(cols["as_path_segments"][i]))
+        key = (paths[i], segments[i])
         path = path_cache.get(key)
         if path is None:
-            path = path_cache[key] = as_path_text(cols["as_path"][i], cols["as_path_segments"][i])
-        agg_ip = cols["aggregator_ip"][i]
-        agg = "" if agg_ip is None else f"{cols['aggregator_asn'][i]} {fmt_ipv4(agg_ip)}"
+            path = path_cache[key] = as_path_text(_ints(key[0], 4), _ints(key[1], 2))
+        comm_key = communities[i]
+        comm = comm_cache.get(comm_key)
+        if comm is None:
+            comm = comm_cache[comm_key] = communities_text(_ints(comm_key, 4))
+        agg_asn = ints["aggregator_asn"][i]
+        agg = "" if agg_asn is None else f"{agg_asn} {fmt_ipv4(agg_ip[i])}"
         yield (
             f"{head}{prefix}|"
             + (f"{pid}|" if pid is not None else "")
-            + f"{path}|{_ORIGINS.get(cols['origin'][i], 'INCOMPLETE')}|"
-            + f"{addr[(cols['nexthop_afi'][i], cols['nexthop'][i])]}|"
-            + f"{cols['local_pref'][i] or 0}|{cols['med'][i] or 0}"
+            + f"{path}|{_ORIGINS.get(ints['origin'][i], 'INCOMPLETE')}|"
+            + f"{addr[(ints['nexthop_afi'][i], nexthop[i])]}|"
+            + f"{ints['local_pref'][i] or 0}|{ints['med'][i] or 0}"
             + ("" if mrt_type == 5 else "|")
-            + f"{communities_text(cols['communities'][i])}|"
-            + ("AG" if cols["atomic_aggregate"][i] else "NAG")
+            + f"{comm}|"
+            + ("AG" if ints["atomic_aggregate"][i] else "NAG")
             + f"|{agg}|"
         )
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from outagewatch.signals import columns as C
 from outagewatch.signals.build import batch, element
@@ -167,3 +169,29 @@ def test_engine_close_until_uses_the_callers_clock() -> None:
     closed = engine.close_until((t0 + 60) * 1_000_000)
     assert [c.bin_start_us for c in closed] == [t0 * 1_000_000]
     assert closed[0].elements == 1 and engine.flush() == []
+
+
+_EV = st.tuples(st.sampled_from("AAWS"), st.integers(0, 3), st.integers(0, 5), st.integers(0, 2))
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.lists(_EV, max_size=12), min_size=1, max_size=5))
+def test_incremental_table_sizes_equal_a_recount(bins: list[list[tuple[str, int, int, int]]]) -> None:
+    prefixes = ["10.0.0.0/8", "11.0.0.0/8", "2001:db8::/32", "12.0.0.0/16", "2001:db8:1::/48", "13.0.0.0/24"]
+    state = RoutingState()
+    for k, events in enumerate(bins):
+        rows = []
+        for i, (kind, peer, pfx, path) in enumerate(events):
+            ip = f"192.0.2.{peer + 1}"
+            if kind == "S":
+                rows.append(element(T0 + 300 * k + i, "S", peer=ip, old_state=6, new_state=1))
+            else:
+                rows.append(
+                    element(T0 + 300 * k + i, kind, peer=ip, prefix=prefixes[pfx], path=[peer + 1, 9, path])
+                )
+        if rows:
+            state.table_sizes()  # counts now maintained incrementally from here
+            _apply(state, rows)
+        got = state.table_sizes()
+        want = state._count_sizes()
+        assert got[0].tolist() == want[0].tolist() and got[1].tolist() == want[1].tolist()

@@ -50,6 +50,7 @@ class RoutingState:
         self.prefixes = PrefixTable()
         self.paths = PathTable()
         self._routes = np.zeros((peer_capacity, prefix_capacity), dtype=np.uint32)
+        self._sizes: I64 | None = None  # per peer: [IPv4, IPv6] routes, kept up to date by apply()
         self.origin_families = np.zeros(0, dtype=np.uint64)  # sorted origin*8 + afi ever announced
 
     @property
@@ -91,7 +92,15 @@ class RoutingState:
         return int(self._routes.nbytes + self.paths.nbytes() + self.prefixes.addr.nbytes * 2)
 
     def table_sizes(self) -> tuple[I64, I64]:
-        """Per peer: number of IPv4 and IPv6 prefixes with a route."""
+        """Per peer: number of IPv4 and IPv6 prefixes with a route (counted incrementally)."""
+        n = self.peers.size
+        if self._sizes is None or len(self._sizes) < n:
+            v4, v6 = self._count_sizes()
+            self._sizes = np.zeros((max(n, self._routes.shape[0]), 2), dtype=np.int64)
+            self._sizes[:n, 0], self._sizes[:n, 1] = v4, v6
+        return self._sizes[:n, 0].copy(), self._sizes[:n, 1].copy()
+
+    def _count_sizes(self) -> tuple[I64, I64]:
         n_peers, n_pfx = self.peers.size, self.prefixes.size
         v4, v6 = np.zeros(n_peers, dtype=np.int64), np.zeros(n_peers, dtype=np.int64)
         for lo in range(0, n_pfx, 1 << 17):
@@ -105,9 +114,12 @@ class RoutingState:
         """Set cells directly (RIB rows, snapshots); later entries win."""
         self.ensure_capacity()
         self._routes[peer, prefix] = path
+        self._sizes = None  # recounted on demand (RIB loads and restores are rare)
 
     def clear_peers(self, peer: I64) -> None:
         self._routes[peer, :] = 0
+        if self._sizes is not None:
+            self._sizes[peer[peer < len(self._sizes)]] = 0
 
     def load_rib(self, cols: Columns, *, first: bool) -> None:
         """Apply RIB rows; on the first batch of a dump, clear every peer of its collectors."""
@@ -178,7 +190,14 @@ class RoutingState:
         if len(downed):
             self.clear_peers(downed)
         keep = last & (epoch == max_epoch[peer])
-        self._routes[peer[keep], prefix[keep]] = path[keep]
+        p, x, v = peer[keep], prefix[keep], path[keep]
+        if self._sizes is not None:
+            if len(self._sizes) < self.peers.size:
+                self._sizes = None
+            else:
+                delta = (v != 0).astype(np.int64) - (self._routes[p, x] != 0)
+                np.add.at(self._sizes, (p, (self.prefixes.afi[x] != 4).astype(np.int64)), delta)
+        self._routes[p, x] = v
 
 
 def _epochs(peer: I64, pos: I64, down_peer: I64, down_pos: I64, n: int) -> I64:

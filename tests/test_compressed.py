@@ -300,3 +300,30 @@ def test_bzip2_multi_stream_and_padding(tmp_path: Path, threads: int) -> None:
     p.write_bytes(_bz2(1, 9) + bz2.compress(PAYLOAD[:999]) + b"\0" * 5)
     with open_input(p, threads=threads) as s:
         assert _readinto_all(s, 333_333) == PAYLOAD + PAYLOAD[:999]
+
+
+_SMALL = PAYLOAD[:200_000]
+_BLOBS = {"gzip": gzip.compress(_SMALL, 6), "bzip2": bz2.compress(_SMALL, 1)}
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    codec=st.sampled_from(["gzip", "bzip2"]),
+    cut=st.floats(min_value=0.0, max_value=1.0),
+    flips=st.lists(st.tuples(st.floats(min_value=0.0, max_value=0.999), st.integers(1, 255)), max_size=3),
+)
+def test_fuzz_only_documented_errors(codec: str, cut: float, flips: list[tuple[float, int]]) -> None:
+    """Cut and bit-flipped streams: only TruncatedInput / CorruptInput, bounded output, no hang."""
+    blob = bytearray(_BLOBS[codec][: max(3, int(len(_BLOBS[codec]) * cut))])
+    for where, mask in flips:
+        blob[int(len(blob) * where)] ^= mask
+    total = 0
+    try:
+        with open_input(io.BytesIO(bytes(blob))) as s:
+            while block := s.read(65_536):
+                total += len(block)
+                assert total <= 4 * len(_SMALL)  # damage never makes output run away
+    except (TruncatedInput, CorruptInput) as exc:
+        assert exc.offset == total
+    if not flips and cut < 0.99:
+        assert total <= len(_SMALL)

@@ -10,7 +10,7 @@ import pyarrow.compute as pc
 import pytest
 
 from outagewatch import ELEMENT_SCHEMA, read_mrt
-from outagewatch.parse.bgpdump_format import as_path_text, communities_text, fmt_ipv6
+from outagewatch.parse.bgpdump_format import as_path_text, communities_text, fmt_ipv6, render_batch
 from outagewatch.parse.mrt import decode_bytes
 
 TEST_DATA = ("mrt", "bgpdump-tests", "test_data")
@@ -158,3 +158,71 @@ def test_confederation_and_set_segments_stay_distinguishable() -> None:
     assert row["origin_asns"] == [10, 20]
     assert row["origin_asn"] is None
     assert as_path_text(row["as_path"], row["as_path_segments"]) == "(64512 64513) 3356 {10,20}"  # type: ignore[arg-type]
+
+
+def _mrt(mrt_type: int, subtype: int, body: bytes, when: int = 1_400_000_000) -> bytes:
+    return struct.pack(">IHHI", when, mrt_type, subtype, len(body)) + body
+
+
+def _peer_index() -> bytes:
+    peers = bytes([0x03]) + bytes([9, 9, 9, 9]) + bytes(15) + b"\x01" + (70000).to_bytes(4, "big")
+    peers += bytes([0x02]) + bytes([9, 9, 9, 8]) + bytes([10, 0, 0, 9]) + (65009).to_bytes(4, "big")
+    return _mrt(13, 1, bytes([1, 2, 3, 4]) + struct.pack(">H", 0) + struct.pack(">H", 2) + peers)
+
+
+def _rib_entry(peer: int, attrs: bytes, path_id: int | None = None) -> bytes:
+    head = struct.pack(">HI", peer, 1_399_999_000)
+    if path_id is not None:
+        head += struct.pack(">I", path_id)
+    return head + struct.pack(">H", len(attrs)) + attrs
+
+
+def test_rib_generic_multicast_and_peer_table() -> None:
+    attrs = BASE + _attr(0x40, 2, _segment(2, [65009, 3356], 4))
+    generic = struct.pack(">IHB", 7, 1, 1) + bytes([16, 10, 1]) + struct.pack(">H", 1) + _rib_entry(1, attrs)
+    multicast = struct.pack(">I", 8) + bytes([24, 10, 2, 3]) + struct.pack(">H", 1) + _rib_entry(0, attrs)
+    data = _peer_index() + _mrt(13, 6, generic) + _mrt(13, 3, multicast)
+    table, problems = decode_bytes(data)
+    assert problems == []
+    rows = table.to_pylist()
+    assert [r["prefix"][:3] for r in rows] == [bytes([10, 1, 0]), bytes([10, 2, 3])]
+    assert [r["prefix_len"] for r in rows] == [16, 24]
+    assert rows[0]["peer_asn"] == 65009 and rows[0]["peer_ip"][:4] == bytes([10, 0, 0, 9])
+    assert rows[1]["peer_asn"] == 70000 and rows[1]["peer_afi"] == 6
+    assert {r["kind"] for r in rows} == {"B"} and {r["mrt_subtype"] for r in rows} == {6, 3}
+    assert all(r["as_path"] == [65009, 3356] and r["origin_asn"] == 3356 for r in rows)
+
+
+def test_bgp4mp_add_path_mp_reach_ipv6() -> None:
+    nexthop = bytes([0x20, 0x01, 0x0D, 0xB8]) + bytes(11) + b"\x01"
+    nlri = struct.pack(">I", 7) + bytes([32, 0x20, 0x01, 0x0D, 0xB8])
+    mp = struct.pack(">HBB", 2, 1, 16) + nexthop + b"\x00" + nlri
+    attrs = _attr(0x40, 1, b"\x00") + _attr(0x40, 2, _segment(2, [65001], 4)) + _attr(0x80, 14, mp)
+    withdrawn = struct.pack(">I", 9) + bytes([8, 10])
+    body = struct.pack(">H", len(withdrawn)) + withdrawn + struct.pack(">H", len(attrs)) + attrs
+    message = b"\xff" * 16 + struct.pack(">HB", 19 + len(body), 2) + body
+    head = (65001).to_bytes(4, "big") + (65000).to_bytes(4, "big") + struct.pack(">HH", 0, 1)
+    record = head + bytes([10, 0, 0, 1, 10, 0, 0, 2]) + message
+    table, problems = decode_bytes(_mrt(17, 9, struct.pack(">I", 123456) + record))
+    assert problems == []
+    withdrawal, announcement = table.to_pylist()
+    assert (withdrawal["kind"], withdrawal["path_id"], withdrawal["prefix"][:1]) == ("W", 9, bytes([10]))
+    assert (announcement["kind"], announcement["path_id"], announcement["afi"]) == ("A", 7, 6)
+    assert announcement["nexthop_afi"] == 6 and fmt_ipv6(announcement["nexthop"]) == "2001:db8::1"
+    assert table.column("timestamp").cast(pa.int64())[0].as_py() == 1_400_000_000_123456
+    lines = list(render_batch(table.to_batches()[0]))
+    assert lines[0] == "BGP4MP_ET_AP|1400000000.123456|W|10.0.0.1|65001|10.0.0.0/8|9"
+    assert lines[1].startswith(
+        "BGP4MP_ET_AP|1400000000.123456|A|10.0.0.1|65001|2001:db8::/32|7|65001|IGP|2001:db8::1|"
+    )
+
+
+def test_local_message_peer_is_the_first_pair() -> None:
+    data = _update_record(BASE + _attr(0x40, 2, _segment(2, [65000], 4)), bytes([24, 192, 0, 2]), subtype=4)
+    local = data[:6] + struct.pack(">H", 7) + data[8:]
+    table, _ = decode_bytes(local)
+    row = table.to_pylist()[0]
+    assert row["peer_asn"] == 65001 and row["mrt_subtype"] == 7
+    assert next(iter(render_batch(table.to_batches()[0]))).startswith(
+        "BGP4MP_LOCAL|1400000000|A|10.0.0.1|65001|"
+    )

@@ -135,8 +135,8 @@ class CountryMap:
     def _map_family(self, fam: int, sel: I64, first: U64, last: U64, plen: F64) -> tuple[I64, CC, F64]:
         table = self.tables[fam]
         a, b = first[sel], last[sel]
-        i0 = np.searchsorted(table.start, a, side="right") - 1
-        i1 = np.searchsorted(table.start, b, side="right") - 1
+        i0 = _range_index(table.start, a)
+        i1 = _range_index(table.start, b)
         count = i1 - i0 + 1
         rows = np.repeat(np.arange(len(sel)), count)
         step = np.arange(len(rows)) - np.repeat(np.cumsum(count) - count, count)
@@ -177,6 +177,17 @@ class CountryMap:
         for m in maps[1:]:
             out = out.overlay(m)
         return out
+
+
+def _range_index(starts: U64, keys: U64) -> I64:
+    """Index of the range holding each key. Queries are sorted first: searchsorted on sorted keys
+    is ~8× faster (cache-friendly) than on random ones, which pays for the argsort."""
+    if len(keys) < 4096:
+        return np.searchsorted(starts, keys, side="right").astype(np.int64) - 1
+    order = np.argsort(keys, kind="stable")
+    out = np.empty(len(keys), np.int64)
+    out[order] = np.searchsorted(starts, keys[order], side="right")
+    return out - 1
 
 
 def _paint(base: Ranges, top: Ranges) -> Ranges:

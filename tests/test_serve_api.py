@@ -212,6 +212,14 @@ def test_one_event_with_evidence_and_report(client: httpx.Client) -> None:
     assert "North Korea" in ev["report"] and "16:15" in ev["report"] and "01:45" in ev["report"]
 
 
+def test_affected_prefixes_from_prefix_signals_when_evidence_has_none(client: httpx.Client) -> None:
+    ev = get(client, f"/api/v1/events/{EVENTS[1]['event_id']}")
+    assert "affected_prefixes" not in ev["evidence"]
+    assert ev["affected_prefixes"] == KP_PREFIXES
+    sy = get(client, f"/api/v1/events/{EVENTS[4]['event_id']}")
+    assert sy["affected_prefixes"] == []  # partial outage, no prefix signals: unknown, not guessed
+
+
 def test_runs_and_problems(client: httpx.Client) -> None:
     runs = get(client, "/api/v1/runs")
     assert runs["total"] == 1 and runs["items"][0]["inputs"] == ["kp-2014/updates.*.bz2"]

@@ -143,7 +143,7 @@ EVENTS = [
         scope="full",
         severity="critical",
         summary="AS131279 (STAR-KP) withdrew all 4 prefixes.",
-        evidence={"affected_prefixes": KP_PREFIXES},
+        evidence={"share_lost": 1.0},  # no prefix list: the API finds them in the prefix signals
     ),
     _event(
         "instability",

@@ -72,7 +72,10 @@ def _dropped(cur: duckdb.DuckDBPyConnection, row: dict[str, Any]) -> list[str]:
     assert start is not None and end is not None
     if end <= start:
         end = start + timedelta(seconds=300)
-    return queries.dropped_prefixes(cur, row["entity_type"], row["entity"], start, end)
+    dropped = queries.dropped_prefixes(cur, row["entity_type"], row["entity"], start, end)
+    if dropped or row["kind"] != "outage" or row["scope"] != "full":
+        return dropped
+    return [p["prefix"] for p in queries.related(cur, row["entity_type"], row["entity"], None)["prefixes"]]
 
 
 @router.get("/runs", summary="Run records: what was ingested, counts, problems, time taken")

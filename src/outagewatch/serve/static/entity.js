@@ -7,6 +7,9 @@
   const id = decodeURIComponent(parts.slice(1).join("/"));
   const params = new URLSearchParams(location.search);
   const THRESHOLD = OW.thresholdLabel;
+  // Thresholds drawn at first; the others are one legend click away.
+  const SHOWN = new Set(["ff_any", "ff_50pct", "ff_100pct", "asn_50pct"]);
+  const levels = (m) => ({ visible: SHOWN.has(m.split(".").pop()) ? true : "legendonly" });
 
   function setRange(start, end) {
     const q = new URLSearchParams();
@@ -70,8 +73,8 @@
     const pick = (p) => sig.series.filter((s) => s.metric.startsWith(p));
     const common = { events: ev.items, windowEnd: end };
     await Promise.all([
-      OW.drawSeries("chart-visibility", pick("ipv4.visible_slash24."), Object.assign({ title: "Visible IPv4 /24-equivalents, by share of full-feed peers", name: THRESHOLD }, common)),
-      OW.drawSeries("chart-prefixes", pick("ipv4.visible_prefixes."), Object.assign({ title: "Visible IPv4 prefixes", name: THRESHOLD }, common)),
+      OW.drawSeries("chart-visibility", pick("ipv4.visible_slash24."), Object.assign({ title: "Visible IPv4 /24-equivalents, by share of full-feed peers", name: THRESHOLD, trace: levels }, common)),
+      OW.drawSeries("chart-prefixes", pick("ipv4.visible_prefixes."), Object.assign({ title: "Visible IPv4 prefixes", name: THRESHOLD, trace: levels }, common)),
       OW.drawSeries("chart-churn", pick("all.").filter((s) => !["all.updates", "all.peers_reporting"].includes(s.metric)),
         Object.assign({ title: "Churn: updates per bin", name: (m) => m.slice(4).replace("_", " "), trace: () => ({ type: "bar", line: undefined, mode: undefined }),
           layout: { barmode: "stack" } }, common)),

@@ -42,7 +42,7 @@ class RunOptions:
     db: Path | None = Path("outagewatch.duckdb")
     country: str | None = None
     bin_seconds: int = 300
-    slice_seconds: int = 3600
+    slice_seconds: int = 28800
     dask_address: str | None = None
     workers: int | None = None
     progress: bool = False

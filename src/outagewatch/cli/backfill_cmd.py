@@ -71,7 +71,7 @@ def backfill(
     offline: Annotated[bool, typer.Option(help="Use only the cache; no network")] = False,
     download_only: Annotated[bool, typer.Option(help="Fetch the files, do not process them")] = False,
     bin_seconds: Annotated[int, typer.Option(help="Signal bin width")] = 300,
-    slice_seconds: Annotated[int, typer.Option(help="Dask task length (multiple of the bin)")] = 3600,
+    slice_seconds: Annotated[int, typer.Option(help="Dask task length (multiple of the bin)")] = 28800,
 ) -> None:
     """Download the RIB dumps and update files of a window from RIPE RIS / RouteViews, then process them."""
     try:

@@ -177,3 +177,22 @@ def test_peer_session_reset_writes_state_changes_and_table_again(tmp_path: Path)
     }
     assert again == table
     assert any(t.kind == "peer_down" for t in ground_truth(scn))
+
+
+def test_periodic_rib_equals_the_replayed_state(tmp_path: Path) -> None:
+    scn = dataclasses.replace(load_scenario("as-outage-small"), rib_every_hours=1)
+    res = simulate_scenario(scn, tmp_path / "o", seed=9)
+    c = res.collectors[0]
+    assert [p.name for p in c.ribs] == ["bview.20150301.1000.gz", "bview.20150301.1100.gz"]
+    state = {(r[3], r[5]): r[6] for r in file_lines(c.ribs[0])}
+    for r in update_lines(c, tmp_path):
+        if int(r[1]) >= ts("2015-03-01T11:00"):
+            break
+        if r[2] == "A":
+            state[(r[3], r[5])] = r[6]
+        elif r[2] == "W":
+            state.pop((r[3], r[5]), None)
+    later = {(r[3], r[5]): r[6] for r in file_lines(c.ribs[1])}
+    assert later == state
+    down = {p.prefix for p in scn.prefixes if p.origin == 4648}
+    assert not down & {p for _, p in later}  # 11:00 is inside the AS4648 outage

@@ -49,8 +49,9 @@ def manifest(result: SimulationResult, seconds: float) -> dict[str, Any]:
         "seconds": round(seconds, 3),
         "collectors": [
             {
-                **{k: v for k, v in dataclasses.asdict(c).items() if k not in ("rib", "updates")},
+                **{k: v for k, v in dataclasses.asdict(c).items() if k not in ("rib", "ribs", "updates")},
                 "rib": str(c.rib),
+                "ribs": [str(p) for p in c.ribs],
                 "updates": len(c.updates),
             }
             for c in result.collectors
@@ -78,6 +79,9 @@ def simulate(
     splice: Annotated[
         list[str] | None, typer.Option(help="Real update files as background: COLLECTOR=GLOB (repeatable)")
     ] = None,
+    rib_every_hours: Annotated[
+        int | None, typer.Option(help="Also dump the RIB every N hours (RIS: 8); default: the scenario's")
+    ] = None,
     list_: Annotated[bool, typer.Option("--list", help="List the built-in scenarios and exit")] = False,
 ) -> None:
     """Simulate a scenario into genuine MRT files (gzip TABLE_DUMP_V2 RIB + BGP4MP updates)."""
@@ -93,6 +97,8 @@ def simulate(
             changes["start"] = lo
         if hi is not None:
             changes["end"] = hi
+        if rib_every_hours is not None:
+            changes["rib_every_hours"] = rib_every_hours
         if splice:
             changes["splice"] = scn.splice + _splices(splice)
         scn = dataclasses.replace(scn, **changes)

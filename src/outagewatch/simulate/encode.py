@@ -165,10 +165,18 @@ class Encoder:
             append(pack(t, w.BGP4MP, w.BGP4MP_MESSAGE_AS4, len(body)) + body)
         return out
 
-    def rib(self, ci: int, carries: npt.NDArray[np.bool_], rng: np.random.Generator) -> tuple[bytes, int]:
-        """The TABLE_DUMP_V2 RIB of collector ``ci`` at the scenario start; returns (bytes, entries)."""
+    def rib(
+        self,
+        ci: int,
+        carries: npt.NDArray[np.bool_],
+        rng: np.random.Generator,
+        at: int | None = None,
+        alts: npt.NDArray[np.int64] | None = None,
+    ) -> tuple[bytes, int]:
+        """The TABLE_DUMP_V2 RIB of collector ``ci`` at ``at`` (default: the scenario start) from the
+        routes present then (``carries``) and their path variants (``alts``); returns (bytes, entries)."""
         c = self.scenario.collectors[ci]
-        t = epoch(self.scenario.start)
+        t = epoch(self.scenario.start) if at is None else at
         mine = np.array([g for g, p in enumerate(self.peers) if p.collector == ci], np.int64)
         table = [
             (ipaddress.IPv4Address(self.peers[g].ip.packed[-4:]), self.peers[g].ip, self.peers[g].asn)
@@ -184,9 +192,10 @@ class Encoder:
                 continue
             ups = self.upstreams(carriers, np.full(carriers.size, p), zeros[: carriers.size] + t)
             ages = rng.integers(600, 30 * 86400, carriers.size)
+            alt = [0] * carriers.size if alts is None else alts[carriers, p].tolist()
             ent = [
-                w.rib_entry(self.peers[g].index, t - int(a), self.attributes(int(g), 0, int(u), p, rib=True))
-                for g, u, a in zip(carriers.tolist(), ups.tolist(), ages.tolist(), strict=True)
+                w.rib_entry(self.peers[g].index, t - int(a), self.attributes(int(g), v, int(u), p, rib=True))
+                for g, u, a, v in zip(carriers.tolist(), ups.tolist(), ages.tolist(), alt, strict=True)
             ]
             out.append(w.rib_record(t, len(out) - 1, self.nets[p], ent))
             entries += len(ent)

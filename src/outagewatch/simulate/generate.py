@@ -286,3 +286,23 @@ def _drop_while_down(plan: Plan, downs: list[tuple[int, int, int]], start: int) 
     if keep.all():
         return plan
     return Plan(plan.ts[keep], plan.peer[keep], plan.prefix[keep], plan.op[keep], plan.alt[keep])
+
+
+def state_at(plan: Plan, at_start: Bool, t: int) -> tuple[Bool, I64]:
+    """The routes present just before ``t`` (replaying the plan over ``at_start``) and their path
+    variants: for the periodic RIB dumps."""
+    carries = at_start.copy()
+    alts = np.zeros(carries.shape, np.int64)
+    before = plan.ts < t
+    for g in np.unique(plan.peer[before & (plan.op >= OP_DOWN)]).tolist():
+        last = np.flatnonzero(before & (plan.peer == g) & (plan.op >= OP_DOWN))[-1]
+        carries[g] = False  # down: nothing; up: only what was announced since
+        before &= ~((plan.peer == g) & (np.arange(len(plan)) < last))
+    route = np.flatnonzero(before & (plan.op <= OP_WITHDRAW))
+    g, p = plan.peer[route], plan.prefix[route]
+    key = (g * carries.shape[1] + p)[::-1]
+    _, first = np.unique(key, return_index=True)
+    last = route[::-1][first]
+    carries[plan.peer[last], plan.prefix[last]] = plan.op[last] == OP_ANNOUNCE
+    alts[plan.peer[last], plan.prefix[last]] = plan.alt[last]
+    return carries, alts

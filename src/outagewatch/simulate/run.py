@@ -10,7 +10,16 @@ from pathlib import Path
 import numpy as np
 
 from outagewatch.simulate.encode import Encoder
-from outagewatch.simulate.generate import I64, OP_ANNOUNCE, OP_DOWN, OP_WITHDRAW, build_plan, epoch, topology
+from outagewatch.simulate.generate import (
+    I64,
+    OP_ANNOUNCE,
+    OP_DOWN,
+    OP_WITHDRAW,
+    build_plan,
+    epoch,
+    state_at,
+    topology,
+)
 from outagewatch.simulate.scenario import Scenario
 from outagewatch.simulate.scenario_toml import load_scenario
 from outagewatch.simulate.splice import expand, splice
@@ -30,6 +39,7 @@ class CollectorOutput:
     state_changes: int
     spliced_records: int = 0
     problems: tuple[str, ...] = ()
+    ribs: tuple[Path, ...] = ()  # every RIB dump, ``rib`` first (``rib_every_hours``)
 
 
 @dataclass(frozen=True)
@@ -42,7 +52,7 @@ class SimulationResult:
 
     @property
     def files(self) -> list[Path]:
-        return [p for c in self.collectors for p in (c.rib, *c.updates)]
+        return [p for c in self.collectors for p in (*(c.ribs or (c.rib,)), *c.updates)]
 
     def totals(self) -> dict[str, int]:
         keys = ("rib_entries", "announcements", "withdrawals", "state_changes", "spliced_records")
@@ -81,6 +91,11 @@ def simulate_scenario(
         rib, n_rib = enc.rib(ci, at_start, rng)
         rib_path = file_path(out, c.name, "bview", start)
         _write(rib_path, rib)
+        ribs = [rib_path]
+        for at in rib_times(scenario):
+            carries, alts = state_at(plan, at_start, at)
+            ribs.append(file_path(out, c.name, "bview", at))
+            _write(ribs[-1], enc.rib(ci, carries, rng, at, alts)[0])
         mine = np.flatnonzero(enc_collector(enc, plan.peer) == ci)
         c_ts, c_rec = ts[mine], [records[i] for i in mine.tolist()]
         sp = [s for s in scenario.splice if s.collector == c.name]
@@ -111,9 +126,19 @@ def simulate_scenario(
                 int((ops >= OP_DOWN).sum()),
                 n_sp,
                 tuple(problems),
+                tuple(ribs),
             )
         )
     return SimulationResult(scenario, seed, out, tuple(outputs), tuple(ground_truth(scenario)))
+
+
+def rib_times(scenario: Scenario) -> list[int]:
+    """Times of the periodic RIB dumps after the start (multiples of ``rib_every_hours`` in UTC)."""
+    if not scenario.rib_every_hours:
+        return []
+    step = scenario.rib_every_hours * 3600
+    start, end = epoch(scenario.start), epoch(scenario.end)
+    return list(range(start - start % step + step, end, step))
 
 
 def enc_collector(enc: Encoder, peers: I64) -> I64:

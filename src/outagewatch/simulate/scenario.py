@@ -128,6 +128,7 @@ class Scenario:
     splice: tuple[Splice, ...] = ()
     description: str = ""
     bin_seconds: int = 300
+    rib_every_hours: int = 0
     prefixes_file: str | None = field(default=None, compare=False)
 
     @property
@@ -141,6 +142,8 @@ def validate(scenario: Scenario) -> None:
         raise ValueError(f"scenario {scenario.name}: start and end must be UTC-aware datetimes")
     if scenario.end <= scenario.start or scenario.n_bins < 1:
         raise ValueError(f"scenario {scenario.name}: end must be at least one bin after start")
+    if scenario.rib_every_hours < 0 or (scenario.rib_every_hours and 24 % scenario.rib_every_hours):
+        raise ValueError(f"scenario {scenario.name}: rib_every_hours must be 0 or divide 24")
     if scenario.bin_seconds <= 0 or 86400 % scenario.bin_seconds:
         raise ValueError(f"scenario {scenario.name}: bin_seconds must divide a day")
     names = [c.name for c in scenario.collectors]

@@ -8,8 +8,7 @@ import numpy as np
 import pyarrow as pa
 
 from outagewatch.signals.engine import SignalEngine
-from outagewatch.signals.registry import prefix_texts
-from outagewatch.signals.rollup import unit_weight
+from outagewatch.signals.registry import prefix_texts, unit_weight
 
 AsInfo = Callable[[Sequence[int]], dict[int, tuple[str | None, str | None]]]
 

@@ -22,6 +22,12 @@ def prefix_keys(
     return combine(afi.astype(np.uint64), plen.astype(np.uint64), hi, lo)
 
 
+def unit_weight(afi: npt.NDArray[np.uint8], plen: npt.NDArray[np.uint8]) -> npt.NDArray[np.float64]:
+    """/24-equivalents (IPv4) or /48-equivalents (IPv6) of whole prefixes."""
+    unit = np.where(afi == 4, 24, 48).astype(np.float64)
+    return np.asarray(np.exp2(unit - plen.astype(np.float64)), dtype=np.float64)
+
+
 class PrefixTable:
     """Every prefix seen: afi, network address (16 bytes), length; index = prefix id."""
 
@@ -30,6 +36,23 @@ class PrefixTable:
         self.afi = np.zeros(0, dtype=np.uint8)
         self.addr = np.zeros((0, 16), dtype=np.uint8)
         self.plen = np.zeros(0, dtype=np.uint8)
+        self._weight = np.zeros(0, dtype=np.float64)
+        self._family: dict[int, tuple[int, npt.NDArray[np.int64]]] = {}
+
+    def weights(self) -> npt.NDArray[np.float64]:
+        """/24- or /48-equivalents per prefix id (extended as prefixes are added)."""
+        n = len(self._weight)
+        if n < self.size:
+            self._weight = np.concatenate([self._weight, unit_weight(self.afi[n:], self.plen[n:])])
+        return self._weight
+
+    def family(self, afi: int) -> npt.NDArray[np.int64]:
+        """Ids of the prefixes of one family (cached until prefixes are added)."""
+        hit = self._family.get(afi)
+        if hit is None or hit[0] != self.size:
+            hit = (self.size, np.flatnonzero(self.afi == afi))
+            self._family[afi] = hit
+        return hit[1]
 
     @property
     def size(self) -> int:

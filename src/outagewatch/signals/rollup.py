@@ -57,32 +57,32 @@ def find_sorted(
     return pos, table[pos] == values
 
 
-def unit_weight(afi: npt.NDArray[np.uint8], plen: npt.NDArray[np.uint8]) -> F64:
-    """/24-equivalents (IPv4) or /48-equivalents (IPv6) of whole prefixes."""
-    unit = np.where(afi == 4, 24, 48).astype(np.float64)
-    return np.exp2(unit - plen.astype(np.float64))
-
-
 def _vis_values(
-    ent: I64, n_ent: int, level_ff: npt.NDArray[np.int8], level_asn: npt.NDArray[np.int8], w: F64
+    ent: I64 | None, n_ent: int, level_ff: npt.NDArray[np.int8], level_asn: npt.NDArray[np.int8], w: F64
 ) -> F64:
-    """entities × (9 prefix counts + 9 weights), cumulative over nested level codes."""
-    out = np.zeros((n_ent, 18))
-    for lv, first_col, min_level in ((level_ff, 0, 1), (level_asn, 5, 2)):
-        key = ent * 6 + lv
-        cnt = np.bincount(key, minlength=n_ent * 6).reshape(n_ent, 6)
-        wt = np.bincount(key, weights=w, minlength=n_ent * 6).reshape(n_ent, 6)
-        cum_c = np.cumsum(cnt[:, ::-1], axis=1)[:, ::-1]
-        cum_w = np.cumsum(wt[:, ::-1], axis=1)[:, ::-1]
-        k = 6 - min_level
-        out[:, first_col : first_col + k] = cum_c[:, min_level:]
-        out[:, 9 + first_col : 9 + first_col + k] = cum_w[:, min_level:]
+    """entities × (9 prefix counts + 9 weights), cumulative over nested level codes.
+
+    One pass: every (entity, ff level, asn level) cell is counted once, then the nested
+    thresholds are suffix sums over each level axis."""
+    key = level_ff.astype(np.int64) * 6 + level_asn
+    if ent is not None:
+        key += ent * 36
+    out = np.empty((n_ent, 18))
+    for off, arr in (
+        (0, np.bincount(key, minlength=n_ent * 36)),
+        (9, np.bincount(key, weights=w, minlength=n_ent * 36)),
+    ):
+        cube = arr.reshape(n_ent, 6, 6).astype(np.float64)
+        by_ff = np.cumsum(cube.sum(axis=2)[:, ::-1], axis=1)[:, ::-1]
+        by_asn = np.cumsum(cube.sum(axis=1)[:, ::-1], axis=1)[:, ::-1]
+        out[:, off : off + 5] = by_ff[:, 1:]
+        out[:, off + 5 : off + 9] = by_asn[:, 2:]
     return out
 
 
 def visibility_partial(ctx: BinContext) -> list[pa.Table]:
     vis, pfx = ctx.vis, ctx.state.prefixes
-    weight = unit_weight(pfx.afi, pfx.plen)
+    weight = pfx.weights()
     out: list[pa.Table] = []
     ci = ctx.countries
     n_c = len(ci.codes)
@@ -106,10 +106,8 @@ def visibility_partial(ctx: BinContext) -> list[pa.Table]:
             vals = _vis_values(as_idx[ps], n_a, vis.pair_ff_level[ps], vis.pair_asn_level[ps], weight[pp])
             # ASes are many: only non-zero visibility rows are written (absent = 0)
             out.append(block(ctx.bin_start_us, ctx.bin_seconds, "as", as_names, names, vals, vals != 0))
-        all_p = np.flatnonzero(pfx.afi == afi)
-        vals = _vis_values(
-            np.zeros(len(all_p), np.int64), 1, vis.ff_level[all_p], vis.asn_level[all_p], weight[all_p]
-        )
+        all_p = pfx.family(afi)
+        vals = _vis_values(None, 1, vis.ff_level[all_p], vis.asn_level[all_p], weight[all_p])
         out.append(
             block(ctx.bin_start_us, ctx.bin_seconds, "global", pa.array([M.GLOBAL_ENTITY]), names, vals)
         )

@@ -128,4 +128,9 @@ def test_any_route_round_trips_through_bgpdump(
         recs.append(w.bgp4mp_message(i, h[net.version], msg))
     out = tmp_path_factory.mktemp("hyp") / "u.mrt"
     out.write_bytes(b"".join(recs))
-    assert bgpdump_lines(out) == want
+    # bgpdump prints addresses with glibc inet_ntop ("…:2000::/99" where Python writes "…:2000:0/99")
+    got = [
+        "|".join(c if i != 5 else str(ipaddress.ip_network(c)) for i, c in enumerate(ln.split("|")))
+        for ln in bgpdump_lines(out)
+    ]
+    assert got == want

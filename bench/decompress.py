@@ -159,7 +159,7 @@ def _open_for(name: str, path: Path) -> Any:
 
         return indexed_bzip2.open(str(path), parallelization=int(name[-1]))
     if name.startswith("outagewatch"):
-        return open_input(path, threads=int(name[-1]))
+        return open_input(path, threads=int(name[-1]) if name[-1].isdigit() else None)
     raise KeyError(name)
 
 

@@ -15,6 +15,8 @@ from outagewatch.simulate.generate import (
     OP_ANNOUNCE,
     OP_DOWN,
     OP_WITHDRAW,
+    Bool,
+    Plan,
     build_plan,
     epoch,
     state_at,
@@ -84,52 +86,68 @@ def simulate_scenario(
     plan, at_start = build_plan(scenario, topo, rng)
     enc = Encoder(scenario)
     records = enc.updates(plan)
-    ts = plan.ts
-    start, end, b = epoch(scenario.start), epoch(scenario.end), scenario.bin_seconds
+    owner = enc_collector(enc, plan.peer)
     outputs = []
     for ci, c in enumerate(scenario.collectors):
-        rib, n_rib = enc.rib(ci, at_start, rng)
-        rib_path = file_path(out, c.name, "bview", start)
-        _write(rib_path, rib)
-        ribs = [rib_path]
-        for at in rib_times(scenario):
-            carries, alts = state_at(plan, at_start, at)
-            ribs.append(file_path(out, c.name, "bview", at))
-            _write(ribs[-1], enc.rib(ci, carries, rng, at, alts)[0])
-        mine = np.flatnonzero(enc_collector(enc, plan.peer) == ci)
-        c_ts, c_rec = ts[mine], [records[i] for i in mine.tolist()]
-        sp = [s for s in scenario.splice if s.collector == c.name]
-        n_sp, problems = 0, []
-        for s in sp:
-            got = splice(expand(s.paths, base_dir or Path.cwd()), start, end, b, s.repeat)
+        ribs, n_rib = _write_ribs(scenario, enc, plan, at_start, ci, out, rng)
+        mine = np.flatnonzero(owner == ci)
+        c_ts, c_rec = plan.ts[mine], [records[i] for i in mine.tolist()]
+        spliced = [
+            splice(expand(s.paths, base_dir or Path.cwd()), epoch(scenario.start), epoch(scenario.end),
+                   scenario.bin_seconds, s.repeat)
+            for s in scenario.splice
+            if s.collector == c.name
+        ]  # fmt: skip
+        for got in spliced:
             c_ts = np.concatenate([c_ts, got.arrays()])
             c_rec += got.records
-            n_sp += len(got.records)
-            problems += got.problems
-        order = np.argsort(c_ts, kind="stable")
-        c_ts = c_ts[order]
-        edges = np.searchsorted(c_ts, start + b * np.arange(scenario.n_bins + 1))
-        paths = []
-        for k in range(scenario.n_bins):
-            path = file_path(out, c.name, "updates", start + k * b)
-            _write(path, b"".join(c_rec[i] for i in order[edges[k] : edges[k + 1]].tolist()))
-            paths.append(path)
+        paths = _write_updates(scenario, out, c.name, c_ts, c_rec)
         ops = plan.op[mine]
         outputs.append(
             CollectorOutput(
                 c.name,
-                rib_path,
-                tuple(paths),
+                ribs[0],
+                paths,
                 n_rib,
                 int((ops == OP_ANNOUNCE).sum()),
                 int((ops == OP_WITHDRAW).sum()),
                 int((ops >= OP_DOWN).sum()),
-                n_sp,
-                tuple(problems),
-                tuple(ribs),
+                sum(len(g.records) for g in spliced),
+                tuple(p for g in spliced for p in g.problems),
+                ribs,
             )
         )
     return SimulationResult(scenario, seed, out, tuple(outputs), tuple(ground_truth(scenario)))
+
+
+def _write_ribs(
+    scenario: Scenario, enc: Encoder, plan: Plan, at_start: Bool, ci: int, out: Path, rng: np.random.Generator
+) -> tuple[tuple[Path, ...], int]:
+    """The RIB at the start (and every ``rib_every_hours``); returns the paths and the start RIB's entries."""
+    name = scenario.collectors[ci].name
+    rib, n_rib = enc.rib(ci, at_start, rng)
+    paths = [file_path(out, name, "bview", epoch(scenario.start))]
+    _write(paths[0], rib)
+    for at in rib_times(scenario):
+        carries, alts = state_at(plan, at_start, at)
+        paths.append(file_path(out, name, "bview", at))
+        _write(paths[-1], enc.rib(ci, carries, rng, at, alts)[0])
+    return tuple(paths), n_rib
+
+
+def _write_updates(
+    scenario: Scenario, out: Path, name: str, ts: I64, records: list[bytes]
+) -> tuple[Path, ...]:
+    """One update file per bin (empty ones too), records in time order (stable)."""
+    start, b = epoch(scenario.start), scenario.bin_seconds
+    order = np.argsort(ts, kind="stable")
+    edges = np.searchsorted(ts[order], start + b * np.arange(scenario.n_bins + 1))
+    paths = []
+    for k in range(scenario.n_bins):
+        path = file_path(out, name, "updates", start + k * b)
+        _write(path, b"".join(records[i] for i in order[edges[k] : edges[k + 1]].tolist()))
+        paths.append(path)
+    return tuple(paths)
 
 
 def rib_times(scenario: Scenario) -> list[int]:

@@ -154,6 +154,9 @@ def validate(scenario: Scenario) -> None:
             raise ValueError(f"collector {c.name}: duplicate peer address")
     if len({p.prefix for p in scenario.prefixes}) != len(scenario.prefixes):
         raise ValueError(f"scenario {scenario.name}: duplicate prefix")
+    for sp in scenario.splice:
+        if sp.collector not in names:
+            raise ValueError(f"scenario {scenario.name}: splice into unknown collector {sp.collector!r}")
     for i, ev in enumerate(scenario.events):
         _validate_event(scenario, i, ev, names)
 

@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.protocol import State
 
@@ -57,7 +58,7 @@ _KEY_COLS = (
 
 def elements_to_messages(table: pa.Table) -> list[str]:
     """RIS Live message texts for the A/W/S elements of ``table`` (RIB rows are skipped)."""
-    t = table.filter(pa.compute.is_in(table["kind"].cast(pa.string()), pa.array(["A", "W", "S"])))
+    t = table.filter(pc.is_in(table["kind"].cast(pa.string()), pa.array(["A", "W", "S"])))
     rows = t.to_pylist()
     out: list[str] = []
     group: list[dict[str, Any]] = []

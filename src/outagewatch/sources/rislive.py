@@ -167,19 +167,26 @@ class RisLiveClient:
         return received
 
     async def _consume(self) -> None:
+        """One batch at a time, yielding in between (alert delivery and pings share the loop)."""
         while True:
             await self._ready.wait()
             self._ready.clear()
-            self._deliver()
+            if self._deliver(once=True):
+                self._ready.set()
             await asyncio.sleep(0)
 
-    def _deliver(self) -> None:
+    def _deliver(self, once: bool = False) -> bool:
+        """Hand buffered messages to the handler; returns whether some are still waiting."""
         while self._buf:
             batch = self._buf[: self.s.max_batch]
             del self._buf[: self.s.max_batch]
             self._last_recv = time.monotonic()
             self.handler.messages(batch, time.time())
-        self._space.set()
+            if once:
+                break
+        if len(self._buf) < self.s.max_pending:
+            self._space.set()
+        return bool(self._buf)
 
     async def _watchdog(self, ws: ClientConnection, stop: asyncio.Event) -> None:
         while True:

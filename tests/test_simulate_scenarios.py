@@ -196,3 +196,20 @@ def test_periodic_rib_equals_the_replayed_state(tmp_path: Path) -> None:
     assert later == state
     down = {p.prefix for p in scn.prefixes if p.origin == 4648}
     assert not down & {p for _, p in later}  # 11:00 is inside the AS4648 outage
+
+
+def test_project_reader_agrees_with_the_counts(small: SimulationResult) -> None:
+    """outagewatch.read_mrt reads every file (none empty) and sees what bgpdump sees."""
+    import pyarrow as pa
+
+    from outagewatch import read_mrt
+
+    for c in small.collectors:
+        kinds: collections.Counter[str] = collections.Counter()
+        for path in (c.rib, *c.updates):
+            reader = read_mrt(str(path), collector=c.name)
+            table = pa.Table.from_batches(list(reader))
+            assert not reader.problems, reader.problems[:3]
+            kinds.update(table.column("kind").to_pylist())
+        want = {"B": c.rib_entries, "A": c.announcements, "W": c.withdrawals, "S": c.state_changes}
+        assert +kinds == +collections.Counter(want)

@@ -172,6 +172,8 @@ def _background(scenario: Scenario, topo: Topology, rng: np.random.Generator) ->
             continue
         for kind, rate in enumerate((churn.withdrawals, churn.path_changes, churn.duplicates)):
             counts = rng.poisson(rate, scenario.n_bins) if rate > 0 else np.zeros(scenario.n_bins, np.int64)
+            if kind == 2:  # at least min_per_bin duplicates: no update file is empty
+                counts = np.maximum(counts, churn.min_per_bin)
             bins = np.repeat(np.arange(scenario.n_bins, dtype=np.int64), counts)
             n = bins.size
             t0 = start + bins * b + rng.integers(0, b, n)

@@ -61,12 +61,15 @@ class Churn:
     ``withdrawals``: a (peer, prefix) withdrawn and announced again after a delay;
     ``path_changes``: announced over an alternate path, back after a delay;
     ``duplicates``: the same route announced again. Delays are uniform in [30 s, ``max_delay``].
+    Every bin gets at least ``min_per_bin`` duplicates, so that no update file is empty (a live
+    collector always has some traffic, and empty files trip some readers).
     """
 
     withdrawals: float = 0.0
     path_changes: float = 0.0
     duplicates: float = 0.0
     max_delay: int = 900
+    min_per_bin: int = 1
 
 
 @dataclass(frozen=True)

@@ -48,6 +48,12 @@ def _with_status(rows: list[dict[str, Any]], active: list[dict[str, Any]]) -> li
     return rows
 
 
+def _overview_order(row: dict[str, Any]) -> tuple[int, float, str]:
+    """Worst status first; within a status, the smallest share of the window's peak first."""
+    share = row["sparkline"]["share_of_peak"]
+    return (status_rank(row["status"]), 1.0 if share is None else share, row["entity"])
+
+
 @router.get("/overview", summary="Every country with its status and a sparkline of visible /24s")
 def overview(
     cur: Cursor,
@@ -65,8 +71,8 @@ def overview(
     out_bin = next((b for b in BIN_LADDER if hours * 3600 / b <= SPARK_POINTS), BIN_LADDER[-1])
     spark = queries.sparklines(cur, "country", metric, window, out_bin) if metric else {}
     for row in countries:
-        row["sparkline"] = spark.get(row["entity"], {"t": [], "v": [], "last": None})
-    countries.sort(key=lambda r: (status_rank(r["status"]), r["entity"]))
+        row["sparkline"] = spark.get(row["entity"]) or queries.spark_entry([], [])
+    countries.sort(key=_overview_order)
     active.sort(key=lambda e: (e["status"] != "open", -SEVERITY_RANK.get(e["severity"], 0), e["start"]))
     return {
         "at": iso(when),

@@ -259,7 +259,15 @@ def sparklines(
         GROUP BY entity, t ORDER BY entity, t
         """
     grouped = _grouped(cur, sql, [out_bin, out_bin, entity_type, metric, *window])
-    return {entity: {"t": t, "v": v, "last": v[-1] if v else None} for entity, t, v in grouped}
+    return {entity: spark_entry(t, v) for entity, t, v in grouped}
+
+
+def spark_entry(t: list[str], v: list[float]) -> Row:
+    """A sparkline with its last value, its peak and the share of the peak still visible."""
+    last = v[-1] if v else None
+    peak = max(v) if v else None
+    share = None if last is None or not peak else round(last / peak, 4)
+    return {"t": t, "v": v, "last": last, "peak": peak, "share_of_peak": share}
 
 
 def active_events(

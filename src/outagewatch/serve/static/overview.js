@@ -35,12 +35,13 @@
 
   function countryRow(c) {
     const spark = OW.el("div", { class: "spark", "data-points": c.sparkline.v.length });
-    const last = c.sparkline.last;
+    const last = c.sparkline.last, share = c.sparkline.share_of_peak;
     const row = OW.el("tr", { "data-entity": c.entity, "data-status": c.status },
       OW.el("td", {}, OW.badge(c.status)),
       OW.el("td", {}, OW.entityLink("country", c.entity)),
       OW.el("td", {}, c.name || ""),
       OW.el("td", { class: "num" }, last === null ? "—" : Math.round(last).toLocaleString("en")),
+      OW.el("td", { class: "num" + (share !== null && share < 0.9 ? " low" : "") }, share === null ? "—" : Math.round(share * 100) + "%"),
       OW.el("td", {}, spark));
     return [row, spark];
   }
@@ -57,8 +58,19 @@
       body.append(row);
       sparks.push([spark, c]);
     }
-    if (!data.countries.length) body.append(OW.el("tr", {}, OW.el("td", { colspan: 5, class: "muted" }, "No countries in this store.")));
-    for (const [div, c] of sparks) if (c.sparkline.v.length) sparkline(div, c.sparkline, c.status);
-    document.body.dataset.ready = "1";
+    if (!data.countries.length) body.append(OW.el("tr", {}, OW.el("td", { colspan: 6, class: "muted" }, "No countries in this store.")));
+    // Sparklines are drawn when their row scrolls into view: hundreds of countries stay fast.
+    const pending = new Map(sparks.filter(([, c]) => c.sparkline.v.length));
+    const observer = new IntersectionObserver((entries) => {
+      for (const entry of entries) {
+        if (!entry.isIntersecting || !pending.has(entry.target)) continue;
+        const c = pending.get(entry.target);
+        pending.delete(entry.target);
+        observer.unobserve(entry.target);
+        sparkline(entry.target, c.sparkline, c.status);
+      }
+    }, { rootMargin: "300px" });
+    for (const div of pending.keys()) observer.observe(div);
+    requestAnimationFrame(() => requestAnimationFrame(() => { document.body.dataset.ready = "1"; }));
   }).catch((err) => { OW.showError(document.getElementById("active-events"), err); document.body.dataset.ready = "error"; });
 })();

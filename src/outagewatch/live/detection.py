@@ -2,8 +2,9 @@
 
 An entity is stepped when it has signal rows in the bin or already has detector state (an
 entity whose prefixes all vanished writes no visibility rows; its point is all zeros, which is
-exactly what the outage detector must see). A bin is incomplete for the detectors when it
-overlaps a gap in the stream or no full-feed peer was seen at all.
+exactly what the outage detector must see). A bin is incomplete when it overlaps a gap in the
+stream; it is unreliable when the full-feed peer set is too small or just shrank
+(:func:`outagewatch.detect.point.reliable_bins`, the same rule as replay over the store).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from outagewatch.detect import Event, Point, State, initial, state_to_json, step
-from outagewatch.detect.point import DETECTOR_METRICS, FULL_FEED_V4, FULL_FEED_V6
+from outagewatch.detect.point import DETECTOR_METRICS, FULL_FEED_V4, FULL_FEED_V6, reliable_bins
 
 Key = tuple[str, str]
 
@@ -25,30 +26,36 @@ class LiveDetectors:
     def __init__(self, entity_types: Sequence[str]) -> None:
         self.entity_types = tuple(entity_types)
         self.states: dict[Key, State] = {}
+        self.previous_peers: dict[str, float] = {}  # full-feed peer counts of the last bin
 
     def step_bin(self, signals: pa.Table, bin_start: int, bin_seconds: int, complete: bool) -> list[Event]:
         """Step every relevant entity over one bin's finalised signal rows."""
         metrics = _by_entity(signals, self.entity_types)
         glob = metrics.get(("global", "all"), {})
-        ok = complete and (glob.get(FULL_FEED_V4, 0.0) + glob.get(FULL_FEED_V6, 0.0)) > 0
+        peers = {m: glob.get(m, 0.0) for m in (FULL_FEED_V4, FULL_FEED_V6)}
+        rows = [(bin_start - bin_seconds, m, v) for m, v in self.previous_peers.items()]
+        rows += [(bin_start, m, v) for m, v in peers.items()]
+        reliable = reliable_bins(rows).get(bin_start, False)
+        self.previous_peers = peers
         events: list[Event] = []
         keys = {k for k in metrics if k[0] in self.entity_types} | set(self.states)
         for key in sorted(keys):
             state = self.states.get(key) or initial(*key)
-            state, new = step(state, Point(bin_start, bin_seconds, metrics.get(key, {}), ok))
+            point = Point(bin_start, bin_seconds, metrics.get(key, {}), complete, reliable)
+            state, new = step(state, point)
             self.states[key] = state
             events.extend(new)
         return events
 
     def dumps(self) -> bytes:
         """The detector states, pickled (the detectors' own format for live checkpoints)."""
-        return pickle.dumps(self.states, protocol=pickle.HIGHEST_PROTOCOL)
+        return pickle.dumps((self.states, self.previous_peers), protocol=pickle.HIGHEST_PROTOCOL)
 
     def loads(self, blob: bytes) -> None:
-        states = pickle.loads(blob)
+        states, peers = pickle.loads(blob)
         if not isinstance(states, dict) or not all(isinstance(s, State) for s in states.values()):
             raise ValueError("checkpoint: detector states are not outagewatch.detect.State values")
-        self.states = states
+        self.states, self.previous_peers = states, dict(peers)
 
     def to_json(self) -> dict[str, Any]:
         """Readable form (for inspection): ``entity_type|entity → state``."""

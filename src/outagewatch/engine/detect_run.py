@@ -16,10 +16,10 @@ from typing import Any
 
 import duckdb
 import pyarrow as pa
-import pycountry
 
 from outagewatch.detect import DEFAULT_PARAMS, Event, Params, dense_points, fold, initial, latest
 from outagewatch.detect.point import DETECTOR_METRICS, FULL_FEED_V4, FULL_FEED_V6, reliable_bins
+from outagewatch.enrich.country_names import country_name
 
 HISTORY_SECONDS = 7 * 86400
 """Signals read before ``--from`` so that baselines are warm when the window starts."""
@@ -211,17 +211,10 @@ def load_names(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], str]:
 
 
 def country_names(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], str]:
-    """Common English names (ISO 3166, via pycountry) of the countries in ``entities``."""
-    codes = [
-        str(r[0])
-        for r in con.execute("SELECT DISTINCT entity FROM entities WHERE entity_type = 'country'").fetchall()
-    ]
-    out = {}
-    for code in codes:
-        c = pycountry.countries.get(alpha_2=code)
-        if c is not None:
-            out[("country", code)] = str(getattr(c, "common_name", None) or c.name)
-    return out
+    """Short English names (ISO 3166) of the countries in ``entities``."""
+    rows = con.execute("SELECT DISTINCT entity FROM entities WHERE entity_type = 'country'").fetchall()
+    names = {("country", str(r[0])): country_name(str(r[0])) for r in rows}
+    return {k: v for k, v in names.items() if v != k[1]}
 
 
 def data_end(con: duckdb.DuckDBPyConnection, bin_seconds: int = 300) -> int | None:

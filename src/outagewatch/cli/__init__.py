@@ -23,6 +23,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "export_cmd",
     "detect_cmd",
     "report_cmd",
+    "demo_cmd",
     "backfill_cmd",
     "serve_cmd",
     "watch_cmd",

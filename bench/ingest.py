@@ -34,6 +34,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+# numpy's OpenBLAS starts spinning worker threads on import; we never use BLAS, and on a
+# shared machine their CPU time would be charged to our reader.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = ROOT.parent / "shared" / "data"
 BGPDUMP = shutil.which("bgpdump") or "/usr/bin/bgpdump"

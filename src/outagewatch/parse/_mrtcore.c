@@ -243,17 +243,19 @@ static int emit(Decoder *d, const Ctx *x, int kind, uint8_t afi, const uint8_t *
                 int has_pid, uint32_t pid, uint8_t nh_afi, const uint8_t *nh, const Attrs *a) {
     Cols *c = &d->cols;
     if (c->n == c->cap && cols_grow(c, 0) < 0) { d->oom = 1; return -1; }
-    size_t i = c->n;
-    uint16_t present = 0;
+    const size_t i = c->n;
+    /* column pointers in locals: byte stores would otherwise force reloads through c */
+    uint8_t *restrict dst = c->prefix + 16 * i;
+    uint8_t *restrict peer_ip = c->peer_ip + 16 * i;
+    uint8_t *restrict nhop = c->nh + 16 * i;
+    uint8_t *restrict agg_ip = c->agg_ip + 4 * i;
+    uint16_t present = has_pid ? P_PATH_ID : 0;
     c->ts[i] = x->ts;
-    c->kind[i] = (int8_t)kind;
     c->mtype[i] = x->type;
     c->msub[i] = x->subtype;
-    c->peer_afi[i] = x->peer_afi;
-    memcpy(c->peer_ip + 16 * i, x->peer_ip, 16);
     c->peer_asn[i] = x->peer_asn;
-    c->afi[i] = afi;
-    uint8_t *dst = c->prefix + 16 * i;
+    c->path_id[i] = pid;
+    memcpy(peer_ip, x->peer_ip, 16);
     if (nb < 0) { /* 16 readable bytes at prefix: load, mask to plen bits, store */
         uint64_t lo, hi, mlo, mhi;
         memcpy(&lo, prefix, 8);
@@ -269,21 +271,16 @@ static int emit(Decoder *d, const Ctx *x, int kind, uint8_t afi, const uint8_t *
         for (int k = 0; k < nb; k++) dst[k] = prefix[k];
         if ((plen & 7) && plen < 128) dst[plen >> 3] &= (uint8_t)(0xff << (8 - (plen & 7)));
     }
-    c->plen[i] = plen;
-    c->path_id[i] = pid;
-    if (has_pid) present |= P_PATH_ID;
-    c->nh_afi[i] = nh_afi;
-    memcpy(c->nh + 16 * i, nh ? nh : ZERO16, 16);
-    c->old_state[i] = 0;
-    c->new_state[i] = 0;
+    memcpy(nhop, nh ? nh : ZERO16, 16);
+    uint8_t origin = 0, atomic = 0;
     if (a) {
         present |= a->present;
-        c->origin[i] = a->origin;
+        origin = a->origin;
+        atomic = a->atomic;
         c->med[i] = a->med;
         c->lp[i] = a->lp;
-        c->atomic[i] = a->atomic;
         c->agg_asn[i] = a->agg_asn;
-        memcpy(c->agg_ip + 4 * i, a->agg_ip, 4);
+        memcpy(agg_ip, a->agg_ip, 4);
         c->origin_asn[i] = a->origin_asn;
         if (a->has_origin_asn) present |= P_ORIGIN_ASN;
         if (buf_put32(&c->path, d->path, a->npath) < 0 || buf_put16(&c->seg, d->seg, a->nseg) < 0 ||
@@ -296,12 +293,10 @@ static int emit(Decoder *d, const Ctx *x, int kind, uint8_t afi, const uint8_t *
             return -1;
         }
     } else {
-        c->origin[i] = 0;
         c->med[i] = 0;
         c->lp[i] = 0;
-        c->atomic[i] = 0;
         c->agg_asn[i] = 0;
-        memset(c->agg_ip + 4 * i, 0, 4);
+        memset(agg_ip, 0, 4);
         c->origin_asn[i] = 0;
     }
     c->present[i] = present;
@@ -310,6 +305,20 @@ static int emit(Decoder *d, const Ctx *x, int kind, uint8_t afi, const uint8_t *
     c->off_oasn[i + 1] = (int32_t)(c->oasn.len / 4);
     c->off_comm[i + 1] = (int32_t)(c->comm.len / 4);
     c->off_lcomm[i + 1] = (int32_t)(c->lcomm.len / 12);
+    /* the one-byte columns last, through locals */
+    int8_t *restrict kind_col = c->kind;
+    uint8_t *restrict peer_afi = c->peer_afi, *restrict afi_col = c->afi, *restrict plen_col = c->plen;
+    uint8_t *restrict nh_afi_col = c->nh_afi, *restrict origin_col = c->origin, *restrict atomic_col = c->atomic;
+    uint8_t *restrict old_state = c->old_state, *restrict new_state = c->new_state;
+    kind_col[i] = (int8_t)kind;
+    peer_afi[i] = x->peer_afi;
+    afi_col[i] = afi;
+    plen_col[i] = plen;
+    nh_afi_col[i] = nh_afi;
+    origin_col[i] = origin;
+    atomic_col[i] = atomic;
+    old_state[i] = 0;
+    new_state[i] = 0;
     c->n = i + 1;
     return 0;
 }

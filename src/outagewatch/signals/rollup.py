@@ -60,23 +60,18 @@ def find_sorted(
 def _vis_values(
     ent: I64 | None, n_ent: int, level_ff: npt.NDArray[np.int8], level_asn: npt.NDArray[np.int8], w: F64
 ) -> F64:
-    """entities × (9 prefix counts + 9 weights), cumulative over nested level codes.
-
-    One pass: every (entity, ff level, asn level) cell is counted once, then the nested
-    thresholds are suffix sums over each level axis."""
-    key = level_ff.astype(np.int64) * 6 + level_asn
-    if ent is not None:
-        key += ent * 36
-    out = np.empty((n_ent, 18))
-    for off, arr in (
-        (0, np.bincount(key, minlength=n_ent * 36)),
-        (9, np.bincount(key, weights=w, minlength=n_ent * 36)),
-    ):
-        cube = arr.reshape(n_ent, 6, 6).astype(np.float64)
-        by_ff = np.cumsum(cube.sum(axis=2)[:, ::-1], axis=1)[:, ::-1]
-        by_asn = np.cumsum(cube.sum(axis=1)[:, ::-1], axis=1)[:, ::-1]
-        out[:, off : off + 5] = by_ff[:, 1:]
-        out[:, off + 5 : off + 9] = by_asn[:, 2:]
+    """entities × (9 prefix counts + 9 weights), cumulative over nested level codes."""
+    out = np.zeros((n_ent, 18))
+    base = ent * 6 if ent is not None else 0
+    for lv, first_col, min_level in ((level_ff, 0, 1), (level_asn, 5, 2)):
+        key = base + lv
+        cnt = np.bincount(key, minlength=n_ent * 6).reshape(n_ent, 6)
+        wt = np.bincount(key, weights=w, minlength=n_ent * 6).reshape(n_ent, 6)
+        cum_c = np.cumsum(cnt[:, ::-1], axis=1)[:, ::-1]
+        cum_w = np.cumsum(wt[:, ::-1], axis=1)[:, ::-1]
+        k = 6 - min_level
+        out[:, first_col : first_col + k] = cum_c[:, min_level:]
+        out[:, 9 + first_col : 9 + first_col + k] = cum_w[:, min_level:]
     return out
 
 

@@ -149,3 +149,43 @@ def test_storm_at_full_speed_keeps_memory_bounded(
     assert sum(per_bin.values()) == table.num_rows  # the closing message sits in the open bin
     assert max(per_bin.values()) > 100_000  # 08:43, the 61k-withdrawals minute
     assert w.metrics.rss_peak < 1_500_000_000
+
+
+def test_simulated_as_outage_from_a_rib_start_alerts_once_per_state(
+    server: ReplayServer, tmp_path: Path
+) -> None:
+    import pyarrow as pa
+
+    from outagewatch import read_mrt
+    from outagewatch.alerts.config import parse as parse_alerts
+    from outagewatch.simulate import simulate_scenario
+
+    sim = simulate_scenario("as-outage-small", tmp_path / "sim", seed=0)
+    truth = sim.truth[0]
+    out = sim.collectors[0]
+    updates = pa.concat_tables([read_mrt(u, collector=out.name).read_all() for u in out.updates])
+    msgs = elements_to_messages(updates.sort_by("timestamp"))
+    server.extend(msgs)
+    s = _settings(server.url, bin_seconds=120, min_full_feed_peers=1)
+    alerts_file = tmp_path / "alerts.jsonl"
+    alerts = parse_alerts({"alerts": {"channels": [{"type": "jsonl", "path": str(alerts_file)}]}}, {})
+    w, info = run.build(tmp_path / "ow.duckdb", s, rib=[out.rib], alerts=alerts)
+    assert info.state_source.startswith("rib ")
+
+    async def script() -> None:
+        await _until(lambda: w.metrics.counters["messages"] >= len(msgs) + 1, timeout=120)
+
+    _watch(w, s, script)
+    events = w.con.execute(
+        'SELECT event_id, entity, epoch(start)::BIGINT, epoch("end")::BIGINT FROM events'
+        " WHERE kind = 'outage' AND entity_type = 'as' AND entity = ?",
+        [truth.entity],
+    ).fetchall()
+    assert [(e[1], e[2], e[3]) for e in events] == [
+        (truth.entity, int(truth.start.timestamp()), int(truth.end.timestamp()))
+    ]
+    sent = [json.loads(line) for line in alerts_file.read_text().splitlines()]
+    truth_alerts = [a["status"] for a in sent if a["event_id"] == events[0][0]]
+    assert truth_alerts == ["open", "closed"]  # one alert per state change, not one per bin
+    keys = [(a["event_id"], a["state"]) for a in sent]
+    assert len(keys) == len(set(keys))

@@ -23,8 +23,9 @@ Key = tuple[str, str]
 
 
 class LiveDetectors:
-    def __init__(self, entity_types: Sequence[str]) -> None:
+    def __init__(self, entity_types: Sequence[str], min_peers: int = 3) -> None:
         self.entity_types = tuple(entity_types)
+        self.min_peers = min_peers
         self.states: dict[Key, State] = {}
         self.previous_peers: dict[str, float] = {}  # full-feed peer counts of the last bin
 
@@ -35,7 +36,7 @@ class LiveDetectors:
         peers = {m: glob.get(m, 0.0) for m in (FULL_FEED_V4, FULL_FEED_V6)}
         rows = [(bin_start - bin_seconds, m, v) for m, v in self.previous_peers.items()]
         rows += [(bin_start, m, v) for m, v in peers.items()]
-        reliable = reliable_bins(rows).get(bin_start, False)
+        reliable = reliable_bins(rows, min_peers=self.min_peers).get(bin_start, False)
         self.previous_peers = peers
         events: list[Event] = []
         keys = {k for k in metrics if k[0] in self.entity_types} | set(self.states)

@@ -84,7 +84,7 @@ def build(
         for path in rib:
             engine.feed_rib(read_mrt(path, collector=_collector(path), on_problem="ignore"))
         source = "rib " + ", ".join(str(p) for p in rib)
-    detectors = LiveDetectors(settings.entity_types)
+    detectors = LiveDetectors(settings.entity_types, settings.min_full_feed_peers)
     if loaded is not None:
         detectors.loads(loaded[2]["detectors"])
     run_id = uuid.uuid4().hex[:16]

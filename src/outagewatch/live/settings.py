@@ -33,6 +33,7 @@ SETTINGS: Final[dict[str, tuple[Any, str]]] = {
     ),
     "live.watch_prefixes": ([], "prefixes tracked as prefix entities (and detected on)"),
     "live.entity_types": (["global", "country", "as", "prefix"], "entity types the detectors run on"),
+    "live.min_full_feed_peers": (3, "a bin is reliable when each family with full-feed peers has this many"),
     "live.countries": (True, "map prefixes to countries (needs the geo data; false skips country signals)"),
     "live.checkpoint_dir": ("", "checkpoint folder (default: <db>.live)"),
     "live.metrics_port": (0, "serve Prometheus text metrics on 127.0.0.1:<port>/metrics (0: off)"),
@@ -56,6 +57,7 @@ class LiveSettings:
     full_feed_share: float = 0.75
     watch_prefixes: tuple[str, ...] = ()
     entity_types: tuple[str, ...] = ("global", "country", "as", "prefix")
+    min_full_feed_peers: int = 3
     countries: bool = True
     checkpoint_dir: str = ""
     metrics_port: int = 0

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from outagewatch.live import run
@@ -17,6 +19,12 @@ from outagewatch.live.settings import LiveSettings, parse
 from outagewatch.live.watcher import Watcher
 
 START = 1419206400  # 2014-12-22 00:00 UTC
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 @pytest.fixture
@@ -59,13 +67,21 @@ def test_real_capture_replayed_over_the_protocol(
     closing = json.loads(lines[0])
     closing["data"]["timestamp"] += 3600  # a later message closes the capture's bins
     server.extend([*lines, json.dumps(closing)])
-    s = _settings(server.url, subscribe={"host": "rrc00"})
+    port = _free_port()
+    s = _settings(server.url, subscribe={"host": "rrc00"}, metrics_port=port)
     w, _ = run.build(tmp_path / "ow.duckdb", s)
+    scraped: list[httpx.Response] = []
 
     async def script() -> None:
         await _until(lambda: w.metrics.counters["messages"] >= len(lines) + 1)
+        async with httpx.AsyncClient() as client:
+            scraped.append(await client.get(f"http://127.0.0.1:{port}/metrics"))
+            scraped.append(await client.get(f"http://127.0.0.1:{port}/other"))
 
     _watch(w, s, script)
+    assert scraped[0].status_code == 200 and scraped[1].status_code == 404
+    assert "# TYPE outagewatch_live_messages counter" in scraped[0].text
+    assert "outagewatch_live_ris_errors 1" in scraped[0].text
     assert server.subscriptions[0]["host"] == "rrc00"
     assert server.subscriptions[0]["socketOptions"] == {"includeRaw": False, "acknowledge": True}
     c = w.metrics.counters

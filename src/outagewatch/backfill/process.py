@@ -102,9 +102,12 @@ def compute(plan: Plan, local: Mapping[str, Path], opts: RunOptions, client: Any
     )
     if client is None:
         paths = {k: str(v) for k, v in local.items()}
-        result, mode = map_fold_local(segment_tasks(plan, opts.bin_seconds), paths, cfg), "local"
+        tasks = segment_tasks(plan, opts.bin_seconds)
+        result, mode = map_fold_local(tasks, paths, cfg, progress=opts.progress), "local"
     else:
-        result = run_slices(plan, local, cfg, slice_seconds=opts.slice_seconds, client=client)
+        result = run_slices(
+            plan, local, cfg, slice_seconds=opts.slice_seconds, client=client, progress=opts.progress
+        )
         mode = f"dask, {len(client.scheduler_info().get('workers', {}))} workers"
     signals = finalize(result)
     events = detect_events(signals, _grid(plan, result.bins, opts.bin_seconds), opts.bin_seconds)

@@ -245,12 +245,21 @@ def _task_paths(task: SliceTask, paths: Mapping[str, str]) -> dict[str, str]:
 
 
 def map_fold_dask(
-    client: Any, tasks: Sequence[SliceTask], paths: Mapping[str, str], cfg: SliceConfig
+    client: Any,
+    tasks: Sequence[SliceTask],
+    paths: Mapping[str, str],
+    cfg: SliceConfig,
+    *,
+    progress: bool = False,
 ) -> SliceResult:
     """``map(slice_partial)`` on the cluster, then the same pairwise tree of merges there."""
     if not tasks:
         return empty_result()
     level = [client.submit(slice_partial, t, _task_paths(t, paths), cfg, pure=False) for t in tasks]
+    if progress:
+        from distributed import progress as show_progress  # type: ignore[attr-defined]
+
+        show_progress(level)  # type: ignore[no-untyped-call]
     while len(level) > 1:
         nxt = [
             client.submit(merge_results, level[i], level[i + 1], pure=False)
@@ -263,9 +272,16 @@ def map_fold_dask(
     return result
 
 
-def map_fold_local(tasks: Sequence[SliceTask], paths: Mapping[str, str], cfg: SliceConfig) -> SliceResult:
-    """The same map and tree of merges, in this process."""
-    return fold_tree([slice_partial(t, paths, cfg) for t in tasks], merge_results, empty_result())
+def map_fold_local(
+    tasks: Sequence[SliceTask], paths: Mapping[str, str], cfg: SliceConfig, *, progress: bool = False
+) -> SliceResult:
+    """The same map and tree of merges, in this process (a rich progress bar when asked)."""
+    if not progress:
+        return fold_tree([slice_partial(t, paths, cfg) for t in tasks], merge_results, empty_result())
+    from rich.progress import track
+
+    done = [slice_partial(t, paths, cfg) for t in track(tasks, description="tasks", transient=True)]
+    return fold_tree(done, merge_results, empty_result())
 
 
 @contextmanager
@@ -294,10 +310,11 @@ def run_slices(
     *,
     slice_seconds: int,
     client: Any | None = None,
+    progress: bool = False,
 ) -> SliceResult:
     """Every (collector, slice) task of ``plan`` → one merged :class:`SliceResult`."""
     tasks = slice_tasks(plan, slice_seconds, cfg.bin_seconds)
     paths = {k: str(v) for k, v in local.items()}
     if client is None:
-        return map_fold_local(tasks, paths, cfg)
-    return map_fold_dask(client, tasks, paths, cfg)
+        return map_fold_local(tasks, paths, cfg, progress=progress)
+    return map_fold_dask(client, tasks, paths, cfg, progress=progress)

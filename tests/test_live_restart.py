@@ -104,7 +104,7 @@ def test_sigkill_and_restart_lose_no_closed_bin_event_or_alert(tmp_path: Path) -
     stored = {e[0] for e in con.execute("SELECT event_id FROM events").fetchall()}
     assert {e[0] for e in events_before} <= stored  # no event lost
     outage = con.execute(
-        "SELECT event_id, epoch(start)::BIGINT, epoch(\"end\")::BIGINT, status"
+        'SELECT event_id, epoch(start)::BIGINT, epoch("end")::BIGINT, status'
         " FROM events WHERE kind = 'outage'"
     ).fetchall()
     assert [(o[1], o[2], o[3]) for o in outage] == [((down // BIN) * BIN, (back // BIN) * BIN, "closed")]

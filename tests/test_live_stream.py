@@ -167,6 +167,7 @@ def test_storm_at_full_speed_keeps_memory_bounded(
     assert w.metrics.rss_peak < 1_500_000_000
 
 
+@pytest.mark.slow
 def test_simulated_as_outage_from_a_rib_start_alerts_once_per_state(
     server: ReplayServer, tmp_path: Path
 ) -> None:
@@ -197,6 +198,7 @@ def test_simulated_as_outage_from_a_rib_start_alerts_once_per_state(
         " WHERE kind = 'outage' AND entity_type = 'as' AND entity = ?",
         [truth.entity],
     ).fetchall()
+    assert truth.end is not None
     assert [(e[1], e[2], e[3]) for e in events] == [
         (truth.entity, int(truth.start.timestamp()), int(truth.end.timestamp()))
     ]

@@ -94,9 +94,8 @@ def _merge_bins(a: pa.Table, b: pa.Table) -> pa.Table:
     if both.num_rows == 0:
         return BIN_SCHEMA.empty_table()
     agg = both.group_by(["bin_start", "bin_seconds"]).aggregate([("elements", "sum")])
-    return (
-        agg.rename_columns(["bin_start", "bin_seconds", "elements"]).select(BIN_SCHEMA.names).cast(BIN_SCHEMA)
-    )
+    agg = agg.rename_columns(["bin_start", "bin_seconds", "elements"]).select(BIN_SCHEMA.names)
+    return agg.sort_by([("bin_start", "ascending")]).cast(BIN_SCHEMA)  # group_by order is not stable
 
 
 def merge_results(a: SliceResult, b: SliceResult) -> SliceResult:

@@ -8,8 +8,18 @@ import pickle
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from outagewatch.detect import Point, fold, initial, latest, state_from_json, state_to_json, step
+from outagewatch.detect import (
+    DEFAULT_PARAMS,
+    Point,
+    fold,
+    initial,
+    latest,
+    state_from_json,
+    state_to_json,
+    step,
+)
 from outagewatch.detect.point import UPDATES, V4_PREFIXES, V4_SLASH24, V4_SLASH24_ANY, WITHDRAWALS
+from outagewatch.detect.replay import instability_quiet, outage_quiet, replay, upstream_quiet
 
 T0 = 1418947200
 BIN = 300
@@ -96,3 +106,24 @@ def test_incomplete_bins_never_open_an_outage_property() -> None:
     )
     _, events = fold(build(raw), initial("country", "KP"))
     assert [e for e in events if e.kind == "outage"] == []
+
+
+@settings(max_examples=40, deadline=None)
+@given(series, st.sampled_from(["country", "as", "prefix"]))
+def test_screened_replay_equals_the_full_fold(raw: list, entity_type: str) -> None:
+    points = build(raw)
+    _, whole = fold(points, initial(entity_type, "X"))
+    assert replay(points, entity_type, "X") == whole
+
+
+def test_quiet_series_skips_every_detector_and_busy_ones_do_not() -> None:
+    quiet = build([(4.0, 1, "4837", False, 1)] * 100)
+    assert outage_quiet(quiet, DEFAULT_PARAMS.outage) and instability_quiet(quiet, DEFAULT_PARAMS.instability)
+    assert upstream_quiet(quiet, "as", DEFAULT_PARAMS.upstream)
+    assert not upstream_quiet(quiet, "country", DEFAULT_PARAMS.upstream)
+    busy = build(
+        [(4.0, 1, "4837", False, 1)] * 50 + [(0.0, 50, "4837", False, 1)] * 10 + [(4.0, 1, "22351", True, 1)]
+    )
+    assert not outage_quiet(busy, DEFAULT_PARAMS.outage)
+    assert not instability_quiet(busy, DEFAULT_PARAMS.instability)
+    assert not upstream_quiet(busy, "as", DEFAULT_PARAMS.upstream)

@@ -28,7 +28,7 @@ class UpstreamParams:
     share_drop: float = 0.3
     single_share: float = 0.99
     single_bins: int = 12
-    single_entity_types: tuple[str, ...] = ("country", "as")
+    single_entity_types: tuple[str, ...] = ("country",)
 
 
 @dataclass(frozen=True)

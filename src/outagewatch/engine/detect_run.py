@@ -17,8 +17,9 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from outagewatch.detect import DEFAULT_PARAMS, Event, Params, dense_points, fold, initial, latest
+from outagewatch.detect import DEFAULT_PARAMS, Event, Params, dense_points, latest
 from outagewatch.detect.point import DETECTOR_METRICS, FULL_FEED_V4, FULL_FEED_V6, reliable_bins
+from outagewatch.detect.replay import replay
 from outagewatch.enrich.country_names import country_name
 
 HISTORY_SECONDS = 7 * 86400
@@ -107,8 +108,7 @@ def detect_store(
     global_ok = reliable_bins(global_rows)
     events: list[Event] = []
     for (et, e), rows in sorted(series.items()):
-        _, emitted = fold(dense_points(grid, bin_seconds, rows, global_ok), initial(et, e), params)
-        events.extend(emitted)
+        events.extend(replay(dense_points(grid, bin_seconds, rows, global_ok), et, e, params))
     summary.entities = len(series)
     summary.events = [
         ev

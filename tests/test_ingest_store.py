@@ -180,3 +180,15 @@ def test_rib_starts_the_state(tmp_path: Path, shared_data: Path) -> None:
         " AND metric = 'ipv4.visible_prefixes.ff_any'",
     )
     assert visible[0][0] > 100_000
+
+
+def test_cli_reports_problems(tmp_path: Path, files: list[Path]) -> None:
+    import gzip
+
+    cut = tmp_path / "updates.20220206.0725"
+    cut.write_bytes(gzip.decompress(files[0].read_bytes())[:300_007])
+    res = CliRunner().invoke(
+        _app(), ["ingest", str(cut), "--db", str(tmp_path / "p.duckdb"), "--no-countries"]
+    )
+    assert res.exit_code == 0, res.output
+    assert "1 problems" in res.output and "problem: " in res.output and "truncated" in res.output

@@ -47,6 +47,7 @@ def _describe(s: RunSummary) -> str:
         f"{s.bins} bins ({span}), {s.signal_rows:,} signal rows, {s.seconds:.1f} s",
         f"collector {s.collector}; state from {s.state_source}",
     ]
+    lines += [f"  problem: {text}" for text in s.problem_samples]
     if s.already_ingested:
         lines.append(f"{len(s.already_ingested)} file(s) were ingested before; their bins were rewritten")
     return "\n".join(lines)

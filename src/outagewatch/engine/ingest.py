@@ -91,12 +91,13 @@ class RunSummary:
     last_bin: datetime | None = None
     state_source: str = "empty"
     already_ingested: list[str] = field(default_factory=list)
+    problem_samples: list[str] = field(default_factory=list)  # the first few, as text
 
 
 def _default_read(path: str, collector: str) -> Iterable[pa.RecordBatch]:
     from outagewatch import read_mrt
 
-    reader: Iterable[pa.RecordBatch] = read_mrt(path, collector=collector)
+    reader: Iterable[pa.RecordBatch] = read_mrt(path, collector=collector, on_problem="ignore")
     return reader
 
 
@@ -258,6 +259,7 @@ def _process(
         if progress is not None:
             progress(done, total)
     run.summary.problems = len(run.problem_rows)
+    run.summary.problem_samples = [str(p) for p in run.problem_rows[:5]]
     upsert(run.con, "inputs", _inputs_table(input_rows))
 
 

@@ -56,8 +56,9 @@ def _closed(folder: Path) -> int | None:
 def test_sigkill_and_restart_lose_no_closed_bin_event_or_alert(tmp_path: Path) -> None:
     msgs, down, back = outage_stream(START, BIN, 30, 8, 6)
     times = [json.loads(m)["data"]["timestamp"] for m in msgs]
-    first_part = [m for m, t in zip(msgs, times, strict=True) if t < START + 20 * BIN + 30]
-    rest = [m for m, t in zip(msgs, times, strict=True) if t >= START + 23 * BIN]  # minutes 20-22 lost
+    # the KP-like prefixes are withdrawn in minute 30; the watcher is killed with the outage open
+    first_part = [m for m, t in zip(msgs, times, strict=True) if t < START + 34 * BIN + 30]
+    rest = [m for m, t in zip(msgs, times, strict=True) if t >= START + 37 * BIN]  # minutes 34-36 lost
     server = ReplayServer(first_part).start()
     db, log, alerts = tmp_path / "ow.duckdb", tmp_path / "watch.log", tmp_path / "alerts.jsonl"
     config = tmp_path / "ow.toml"
@@ -69,7 +70,8 @@ def test_sigkill_and_restart_lose_no_closed_bin_event_or_alert(tmp_path: Path) -
     folder = Path(f"{db}.live")
     try:
         proc = _start(db, config, log)
-        _wait(lambda: _closed(folder) == START + 19 * BIN, proc, log)
+        _wait(lambda: _closed(folder) == START + 33 * BIN, proc, log)
+        _wait(lambda: alerts.exists() and '"outage"' in alerts.read_text(), proc, log, 20)
         before = _json(folder / "checkpoint.json")["counters"]
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(10)
@@ -79,8 +81,8 @@ def test_sigkill_and_restart_lose_no_closed_bin_event_or_alert(tmp_path: Path) -
         ).fetchall()
         events_before = con.execute("SELECT event_id, status FROM events ORDER BY 1").fetchall()
         con.close()
-        assert [b[0] for b in bins_before] == [START + i * BIN for i in range(20)]
-        assert all(b[2] for b in bins_before) and events_before
+        assert [b[0] for b in bins_before] == [START + i * BIN for i in range(34)]
+        assert all(b[2] for b in bins_before) and ("open" in {e[1] for e in events_before})
 
         server.extend(rest)
         proc = _start(db, config, log)
@@ -94,12 +96,12 @@ def test_sigkill_and_restart_lose_no_closed_bin_event_or_alert(tmp_path: Path) -
 
     con = duckdb.connect(str(db))
     bins = con.execute("SELECT epoch(bin_start)::BIGINT, elements, complete FROM bins ORDER BY 1").fetchall()
-    assert bins[:20] == bins_before  # every bin closed before the kill is there, unchanged
-    # minutes 20-22 were never seen (no bins: missing data); minute 23 lacks its start
-    assert START + 20 * BIN not in {b[0] for b in bins} and START + 22 * BIN not in {b[0] for b in bins}
-    assert [b[0] for b in bins if not b[2]] == [START + 23 * BIN]
+    assert bins[:34] == bins_before  # every bin closed before the kill is there, unchanged
+    # minutes 34-36 were never seen (no bins: missing data); minute 37 lacks its start
+    assert not {START + m * BIN for m in (34, 35, 36)} & {b[0] for b in bins}
+    assert [b[0] for b in bins if not b[2]] == [START + 37 * BIN]
     gaps = con.execute("SELECT epoch(gap_start)::BIGINT, epoch(gap_end), reason FROM gaps").fetchall()
-    assert gaps[0][0] == START + 20 * BIN and gaps[0][2] == "watcher restarted"
+    assert gaps[0][0] == START + 34 * BIN and gaps[0][2] == "watcher restarted"
     assert gaps[0][1] == pytest.approx(times[msgs.index(rest[0])])
     stored = {e[0] for e in con.execute("SELECT event_id FROM events").fetchall()}
     assert {e[0] for e in events_before} <= stored  # no event lost
@@ -119,4 +121,4 @@ def test_sigkill_and_restart_lose_no_closed_bin_event_or_alert(tmp_path: Path) -
     assert deliveries == (len(lines), True)
     runs = con.execute("SELECT status FROM runs ORDER BY started_at").fetchall()
     assert runs == [("running",), ("stopped",)]  # the killed run never finished
-    assert isinstance(before, dict) and before["bins_closed"] == 20
+    assert isinstance(before, dict) and before["bins_closed"] == 34

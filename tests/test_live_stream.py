@@ -203,6 +203,8 @@ def test_simulated_as_outage_from_a_rib_start_alerts_once_per_state(
         (truth.entity, int(truth.start.timestamp()), int(truth.end.timestamp()))
     ]
     sent = [json.loads(line) for line in alerts_file.read_text().splitlines()]
+    ents = w.con.execute("SELECT entity FROM entities WHERE entity_type = 'as'").fetchall()
+    assert (truth.entity,) in ents  # entity rows for the dashboard
     truth_alerts = [a["status"] for a in sent if a["event_id"] == events[0][0]]
     assert truth_alerts == ["open", "closed"]  # one alert per state change, not one per bin
     keys = [(a["event_id"], a["state"]) for a in sent]

@@ -29,6 +29,9 @@ def watch(
     host: Annotated[str | None, typer.Option(help="Only this route collector (RIS Live host filter)")] = None,
     metrics_port: Annotated[int | None, typer.Option(help="Serve Prometheus metrics on this port")] = None,
     no_countries: Annotated[bool, typer.Option(help="Skip prefix → country mapping")] = False,
+    as_names: Annotated[
+        Path | None, typer.Option(help="AS names file (asnames.json[.gz])", exists=True)
+    ] = None,
 ) -> None:
     """Watch RIS Live: bins, signals and events into the store, alerts to the configured channels."""
     from outagewatch.live import run
@@ -58,7 +61,12 @@ def watch(
 
         mapper = default_mapper()
     try:
-        watcher, info = run.build(db, settings, rib or (), mapper=mapper, alerts=alerts)
+        as_info = None
+        if as_names is not None:
+            from outagewatch.engine.lookups import as_info_from_file
+
+            as_info = as_info_from_file(as_names)
+        watcher, info = run.build(db, settings, rib or (), mapper=mapper, alerts=alerts, as_info=as_info)
     except (ValueError, OSError) as exc:
         typer.echo(f"outagewatch watch: {exc}", err=True)
         raise typer.Exit(1) from exc

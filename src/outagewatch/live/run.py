@@ -24,6 +24,7 @@ from typing import Any
 from outagewatch.alerts.config import AlertConfig
 from outagewatch.alerts.dispatch import Dispatcher
 from outagewatch.alerts.record import recorder, sent_keys
+from outagewatch.engine.lookups import AsInfo
 from outagewatch.live import checkpoint
 from outagewatch.live.detection import LiveDetectors
 from outagewatch.live.settings import LiveSettings
@@ -56,6 +57,7 @@ def build(
     rib: Sequence[Path] = (),
     mapper: PrefixMapper | None = None,
     alerts: AlertConfig | None = None,
+    as_info: AsInfo | None = None,
 ) -> tuple[Watcher, StartInfo]:
     """Open the store, restore or build the start state, and make the watcher."""
     con = connect(db)
@@ -109,6 +111,7 @@ def build(
         grace_seconds=settings.close_grace_seconds,
         use_raw=settings.client.include_raw,
     )
+    watcher.as_info = as_info
     gap_from = _restart_gap(con, watcher, settings.bin_seconds)
     return watcher, StartInfo(run_id, folder, source, gap_from)
 
@@ -152,6 +155,7 @@ async def serve(watcher: Watcher, settings: LiveSettings, stop: asyncio.Event, l
                 await asyncio.wait_for(watcher.dispatcher.drain(), 10)
             await watcher.dispatcher.close()
         watcher.metrics.write_json(watcher.folder / "metrics.json")
+        watcher.write_entities()
         run_sql(
             watcher.con,
             "UPDATE runs SET status = 'stopped', finished_at = ? WHERE run_id = ?",

@@ -29,6 +29,8 @@ import pyarrow as pa
 
 from outagewatch.alerts.dispatch import Dispatcher
 from outagewatch.detect import Event
+from outagewatch.engine.entities import entity_tables
+from outagewatch.engine.lookups import AsInfo
 from outagewatch.live import checkpoint
 from outagewatch.live.detection import LiveDetectors
 from outagewatch.live.metrics import LiveMetrics
@@ -41,6 +43,7 @@ from outagewatch.store.writes import insert, upsert
 
 TS = pa.timestamp("us", tz="UTC")
 MAX_PROBLEMS_PER_BATCH = 100
+ENTITIES_EVERY_BINS = 12
 EVENT_COLUMNS = (
     "event_id", "kind", "entity_type", "entity", "start", "end", "status", "scope", "severity", "score",
     "summary", "evidence", "updated_at",
@@ -85,6 +88,7 @@ class Watcher:
         self.offset: float | None = None  # wall seconds − message seconds, at the latest batch
         self.open_us: int | None = None  # start of the bin being filled
         self.msg_index = 0
+        self.as_info: AsInfo | None = None
 
     # --- gaps -------------------------------------------------------------------------------
     def open_gap(self, start_us: int, reason: str) -> None:
@@ -178,6 +182,8 @@ class Watcher:
                 self.metrics.add("alerts_queued", self.dispatcher.submit(events))
         self.metrics.add("bins_closed")
         self.metrics.add("bins_incomplete", 0 if complete else 1)
+        if self.metrics.counters["bins_closed"] % ENTITIES_EVERY_BINS == 1:
+            self.write_entities()
         self.cp.last_closed_us = cb.bin_start_us
         self.floor_us = cb.bin_start_us + self.bin_us
         self._checkpoint()
@@ -198,6 +204,12 @@ class Watcher:
         except BaseException:
             run_sql(self.con, "ROLLBACK")
             raise
+
+    def write_entities(self) -> None:
+        """Entity names, countries and prefixes seen so far (first bin, then every few bins)."""
+        entities, prefixes = entity_tables(self.engine, self.as_info)
+        upsert(self.con, "entities", entities)
+        upsert(self.con, "entity_prefixes", prefixes)
 
     def _write_events(self, events: list[Event]) -> None:
         if not events:

@@ -18,6 +18,8 @@
 #include <stdio.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <malloc.h>
+#include <pthread.h>
 
 #define MAX_RECORD_LEN (64u * 1024u * 1024u)
 #define RESYNC_MAX_LEN (4u * 1024u * 1024u)
@@ -37,12 +39,69 @@ static inline uint32_t be32(const uint8_t *p) {
     return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
 }
 
+/* A small cache of column blocks. Every batch hands its column arrays to Arrow and the next
+ * batch needs as many again; getting them back from the C library means fresh pages from the
+ * kernel each time (page faults and zeroing cost more than filling them). Blocks freed by
+ * Arrow come back here instead, up to CACHE_MAX_BYTES; the decoder takes them for its next
+ * batch. Guarded by a mutex: buffers die with the GIL held, the decoder runs without it. */
+#define CACHE_SLOTS 512
+#define CACHE_MAX_BYTES (48u << 20)
+#define CACHE_MIN_BLOCK 4096u
+static void *cache_ptr[CACHE_SLOTS];
+static size_t cache_size[CACHE_SLOTS];
+static int cache_n;
+static size_t cache_bytes;
+static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void *block_get(size_t want) {
+    if (want >= CACHE_MIN_BLOCK) {
+        pthread_mutex_lock(&cache_lock);
+        for (int k = cache_n - 1; k >= 0; k--) {
+            if (cache_size[k] >= want && cache_size[k] <= 4 * want) {
+                void *p = cache_ptr[k];
+                cache_bytes -= cache_size[k];
+                cache_n--;
+                cache_ptr[k] = cache_ptr[cache_n];
+                cache_size[k] = cache_size[cache_n];
+                pthread_mutex_unlock(&cache_lock);
+                return p;
+            }
+        }
+        pthread_mutex_unlock(&cache_lock);
+    }
+    return malloc(want ? want : 1);
+}
+
+static void block_put(void *p) {
+    if (!p) return;
+    size_t size = malloc_usable_size(p);
+    if (size >= CACHE_MIN_BLOCK) {
+        pthread_mutex_lock(&cache_lock);
+        if (cache_n < CACHE_SLOTS && cache_bytes + size <= CACHE_MAX_BYTES) {
+            cache_ptr[cache_n] = p;
+            cache_size[cache_n] = size;
+            cache_n++;
+            cache_bytes += size;
+            pthread_mutex_unlock(&cache_lock);
+            return;
+        }
+        pthread_mutex_unlock(&cache_lock);
+    }
+    free(p);
+}
+
+/* realloc that takes fresh blocks from the cache */
+static void *block_realloc(void *p, size_t size) {
+    if (p) return realloc(p, size);
+    return block_get(size);
+}
+
 typedef struct { uint8_t *data; size_t len, cap; } Buf;
 
 static int buf_grow(Buf *b, size_t need) {
     size_t cap = b->cap ? b->cap : 65536;
     while (cap < b->len + need) cap *= 2;
-    uint8_t *d = realloc(b->data, cap);
+    uint8_t *d = block_realloc(b->data, cap);
     if (!d) return -1;
     b->data = d;
     b->cap = cap;
@@ -110,13 +169,13 @@ static void cols_free(Cols *c) {
 
 #define GROW(field, width)                                                   \
     do {                                                                     \
-        void *np_ = realloc(c->field, (size_t)(width) * cap);               \
+        void *np_ = block_realloc(c->field, (size_t)(width) * cap);         \
         if (!np_) return -1;                                                 \
         c->field = np_;                                                      \
     } while (0)
 #define GROW_OFF(field)                                                      \
     do {                                                                     \
-        void *np_ = realloc(c->field, 4 * (cap + 1));                        \
+        void *np_ = block_realloc(c->field, 4 * (cap + 1));                  \
         if (!np_) return -1;                                                 \
         c->field = np_;                                                      \
         if (c->cap == 0) c->field[0] = 0;                                    \
@@ -1158,7 +1217,7 @@ typedef struct {
 } OwnedBuffer;
 
 static void ob_dealloc(OwnedBuffer *self) {
-    free(self->data);
+    block_put(self->data);
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
@@ -1315,7 +1374,7 @@ static PyObject *Decoder_decode(Decoder *d, PyObject *args, PyObject *kw) {
     if (!PyArg_ParseTupleAndKeywords(args, kw, "y*|pn", kwlist, &view, &final, &batch)) return NULL;
     if (batch < 1) batch = 1;
     size_t consumed;
-    if (d->cols.cap == 0 && cols_grow(&d->cols, (size_t)batch < 8192 ? (size_t)batch + 64 : 8192) < 0) {
+    if (d->cols.cap == 0 && cols_grow(&d->cols, (size_t)batch + 64) < 0) {
         PyBuffer_Release(&view);
         return PyErr_NoMemory();
     }

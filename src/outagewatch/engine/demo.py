@@ -18,9 +18,11 @@ from pathlib import Path
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from outagewatch import read_mrt
 from outagewatch.detect.event import Event
+from outagewatch.detect.point import wanted_metric
 from outagewatch.engine.detect_run import data_end, detect_store, load_events, load_names
 from outagewatch.engine.entities import entity_tables
 from outagewatch.engine.lookups import AsInfo
@@ -81,37 +83,55 @@ def _stamp(path: Path) -> str:
     return m.group(1) + m.group(2) if m else path.name
 
 
-def signal_pass(sim: SimulationResult, scratch: Path) -> tuple[SignalEngine, list[ClosedBin], int]:
+@dataclass
+class Bins:
+    """Finished bins, reduced to what the store keeps (signals filtered by :func:`kept_signals`)."""
+
+    signals: list[pa.Table] = field(default_factory=list)
+    starts_us: list[int] = field(default_factory=list)
+    elements: list[int] = field(default_factory=list)
+    peers: list[pa.Table] = field(default_factory=list)
+    bin_seconds: int = 300
+
+    def take(self, closed: Sequence[ClosedBin]) -> None:
+        for cb in closed:
+            self.signals.append(kept_signals(finalize(cb.partial)))
+            self.starts_us.append(cb.bin_start_us)
+            self.elements.append(cb.elements)
+            self.peers.append(cb.peers)
+
+
+def signal_pass(sim: SimulationResult, scratch: Path) -> tuple[SignalEngine, Bins, int]:
     """One signal engine over every collector: RIBs first, then all updates in time order."""
     engine = SignalEngine(bin_seconds=sim.scenario.bin_seconds, mapper=scenario_mapper(sim.scenario))
     for c in sim.collectors:
         engine.feed_rib(read_mrt(c.rib, collector=c.name))
     updates = [collector_stream(c.updates, c.name, scratch) for c in sim.collectors]
     merged = pa.concat_tables(updates, promote_options="permissive").sort_by("timestamp")
-    closed: list[ClosedBin] = []
+    bins = Bins(bin_seconds=sim.scenario.bin_seconds)
     for batch in merged.to_batches(max_chunksize=100_000):
-        closed.extend(engine.feed(batch))
-    closed.extend(engine.flush())
-    return engine, closed, merged.num_rows
+        bins.take(engine.feed(batch))
+    bins.take(engine.flush())
+    return engine, bins, merged.num_rows
 
 
 def store_bins(
-    con: duckdb.DuckDBPyConnection, engine: SignalEngine, closed: list[ClosedBin], as_info: AsInfo | None
+    con: duckdb.DuckDBPyConnection, engine: SignalEngine, bins: Bins, as_info: AsInfo | None
 ) -> int:
-    """Bulk-write signals, bins, peers and entities of a fresh store; returns signal rows."""
-    signals = pa.concat_tables([finalize(cb.partial) for cb in closed])
-    insert(con, "signals", signals.cast(pa.schema([(f.name, _plain(f.type)) for f in signals.schema])))
-    starts = pa.array([cb.bin_start_us for cb in closed], pa.int64()).cast(pa.timestamp("us", tz="UTC"))
-    bins = pa.table(
+    """Bulk-write signals, bins, peers and entities into a fresh store; returns signal rows."""
+    signals = pa.concat_tables(bins.signals)
+    insert(con, "signals", signals)
+    n = len(bins.starts_us)
+    table = pa.table(
         {
-            "bin_start": starts,
-            "bin_seconds": pa.array([cb.bin_seconds for cb in closed], pa.int32()),
-            "complete": pa.array([True] * len(closed)),
-            "elements": pa.array([cb.elements for cb in closed], pa.int64()),
+            "bin_start": pa.array(bins.starts_us, pa.int64()).cast(pa.timestamp("us", tz="UTC")),
+            "bin_seconds": pa.array([bins.bin_seconds] * n, pa.int32()),
+            "complete": pa.array([True] * n),
+            "elements": pa.array(bins.elements, pa.int64()),
         }
     )
-    insert(con, "bins", bins)
-    insert(con, "peers", pa.concat_tables([cb.peers for cb in closed]))
+    insert(con, "bins", table)
+    insert(con, "peers", pa.concat_tables(bins.peers))
     ents, ent_prefixes = entity_tables(engine, as_info)
     upsert(con, "entities", ents)
     upsert(con, "entity_prefixes", ent_prefixes)
@@ -120,6 +140,22 @@ def store_bins(
 
 def _plain(t: pa.DataType) -> pa.DataType:
     return t.value_type if pa.types.is_dictionary(t) else t
+
+
+def kept_signals(table: pa.Table) -> pa.Table:
+    """The rows the demo keeps: what the detectors read, plus IPv4 visibility at every threshold
+    and announcements for countries, prefixes and the global view (the dashboard's charts); for
+    origin ASes only what the detectors read. Keeps the demo store small and quick to write."""
+    table = table.cast(pa.schema([(f.name, _plain(f.type)) for f in table.schema]))
+    metric, etype = table.column("metric"), table.column("entity_type")
+    names = pc.unique(metric).to_pylist()
+    wanted = pa.array([m for m in names if m is not None and wanted_metric(m)], pa.string())
+    charts = pa.array(
+        [m for m in names if m is not None and (m.startswith("ipv4.visible_") or m == "all.announcements")],
+        pa.string(),
+    )
+    keep = pc.or_(pc.is_in(metric, wanted), pc.and_(pc.is_in(metric, charts), pc.not_equal(etype, "as")))
+    return table.filter(keep)
 
 
 def run_demo(
@@ -143,15 +179,15 @@ def run_demo(
     res.seconds["simulate"] = time.perf_counter() - t
     say(f"computing signals from {res.files} MRT files of {len(sim.collectors)} collectors …")
     t = time.perf_counter()
-    engine, closed, res.elements = signal_pass(sim, out_dir)
+    engine, bins, res.elements = signal_pass(sim, out_dir)
     res.seconds["signals"] = time.perf_counter() - t
-    say(f"writing {len(closed)} bins to {db} …")
+    say(f"writing {len(bins.starts_us)} bins to {db} …")
     t = time.perf_counter()
     db.unlink(missing_ok=True)
     con = connect(db)
     try:
         con.execute("BEGIN TRANSACTION")
-        store_bins(con, engine, closed, as_info)
+        store_bins(con, engine, bins, as_info)
         con.execute("COMMIT")
         res.seconds["store"] = time.perf_counter() - t
         say("detecting …")

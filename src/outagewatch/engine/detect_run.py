@@ -17,8 +17,8 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from outagewatch.detect import DEFAULT_PARAMS, Event, Params, dense_points, latest
-from outagewatch.detect.point import DETECTOR_METRICS, FULL_FEED_V4, FULL_FEED_V6, reliable_bins
+from outagewatch.detect import DEFAULT_PARAMS, Event, Params, dense_points, latest, outage
+from outagewatch.detect.point import DETECTOR_METRICS, FULL_FEED_V4, FULL_FEED_V6, UPDATES, reliable_bins
 from outagewatch.detect.replay import replay
 from outagewatch.enrich.country_names import country_name
 
@@ -62,16 +62,68 @@ def bin_grid(
 
 
 def _signal_rows(
-    con: duckdb.DuckDBPyConnection, bin_seconds: int, lo: int, hi: int, types: Sequence[str]
+    con: duckdb.DuckDBPyConnection, bin_seconds: int, lo: int, hi: int, busy: pa.Table
 ) -> pa.Table:
     metrics = ", ".join(f"'{m}'" for m in (*DETECTOR_METRICS, FULL_FEED_V4, FULL_FEED_V6))
+    con.register("_ow_busy", busy)
+    try:
+        sql = f"""
+            SELECT s.entity_type, s.entity, epoch(s.bin_start)::BIGINT AS t, s.metric, s.value
+            FROM signals s JOIN _ow_busy b ON s.entity_type = b.entity_type AND s.entity = b.entity
+            WHERE s.bin_seconds = ? AND s.bin_start >= ? AND s.bin_start <= ?
+              AND (s.metric IN ({metrics}) OR (s.metric LIKE 'upstream.%' AND s.metric LIKE '%.share'))
+            ORDER BY s.entity_type, s.entity, t
+        """
+        return con.sql(sql, params=[bin_seconds, _dt(lo), _dt(hi)]).to_arrow_table()
+    finally:
+        con.unregister("_ow_busy")
+
+
+def busy_entities(
+    con: duckdb.DuckDBPyConnection,
+    grid: Sequence[tuple[int, bool]],
+    bin_seconds: int,
+    types: Sequence[str],
+    params: Params,
+) -> pa.Table:
+    """Entities a detector might fire on, screened in SQL (a conservative superset of what
+    :func:`outagewatch.detect.replay.replay` runs): a visibility measure dipping by the minimum
+    drop or missing in some bin, an hour with ``min_updates`` updates, or more than one upstream
+    share value (or a type with single-upstream detection). ``global/all`` is always kept."""
     kinds = ", ".join(f"'{t}'" for t in {*types, "global"})
+    single = ", ".join(f"'{t}'" for t in params.upstream.single_entity_types) or "''"
+    o, i = params.outage, params.instability
+    gapless = all(ok for _, ok in grid)
+    hours = "1 hour" if gapless else "100 years"
     sql = f"""
-        SELECT entity_type, entity, epoch(bin_start)::BIGINT AS t, metric, value FROM signals
-        WHERE bin_seconds = ? AND bin_start >= ? AND bin_start <= ? AND entity_type IN ({kinds})
-          AND (metric IN ({metrics}) OR (metric LIKE 'upstream.%' AND metric LIKE '%.share'))
-        ORDER BY entity_type, entity, t
+        WITH w AS (
+            SELECT * FROM signals WHERE bin_seconds = ? AND bin_start >= ? AND bin_start <= ?
+              AND entity_type IN ({kinds})
+        ),
+        vis AS (
+            SELECT entity_type, entity FROM w
+            WHERE metric IN ('{outage.MEASURES[0]}', '{outage.MEASURES[1]}')
+            GROUP BY entity_type, entity, metric
+            HAVING max(value) >= {o.min_baseline} AND (count(*) < {len(grid)}
+                OR min(value) <= max(value) - greatest({o.min_drop_share} * max(value), {o.min_drop_abs}))
+        ),
+        churn AS (
+            SELECT entity_type, entity FROM (
+                SELECT entity_type, entity, sum(value) OVER (
+                    PARTITION BY entity_type, entity ORDER BY bin_start
+                    RANGE BETWEEN INTERVAL '{hours}' PRECEDING AND CURRENT ROW) AS s
+                FROM w WHERE metric = '{UPDATES}'
+            ) GROUP BY entity_type, entity HAVING max(s) >= {i.min_updates}
+        ),
+        ups AS (
+            SELECT entity_type, entity FROM w WHERE metric LIKE 'upstream.%' AND metric LIKE '%.share'
+            GROUP BY entity_type, entity
+            HAVING count(DISTINCT (metric, value)) > 1 OR entity_type IN ({single})
+        )
+        SELECT * FROM vis UNION SELECT * FROM churn UNION SELECT * FROM ups
+        UNION SELECT 'global', 'all'
     """
+    lo, hi = grid[0][0], grid[-1][0]
     return con.sql(sql, params=[bin_seconds, _dt(lo), _dt(hi)]).to_arrow_table()
 
 
@@ -101,7 +153,8 @@ def detect_store(
     summary = DetectSummary(bins=len(grid))
     if not grid:
         return summary
-    series = _by_entity(_signal_rows(con, bin_seconds, grid[0][0], grid[-1][0], entity_types))
+    busy = busy_entities(con, grid, bin_seconds, entity_types, params)
+    series = _by_entity(_signal_rows(con, bin_seconds, grid[0][0], grid[-1][0], busy))
     global_rows = series.get(("global", "all"), [])
     if "global" not in entity_types:
         series.pop(("global", "all"), None)

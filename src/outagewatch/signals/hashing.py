@@ -63,7 +63,7 @@ def string_hash(text: str) -> int:
 def sorted_search(table: npt.NDArray[np.generic], values: npt.NDArray[np.generic]) -> I64:
     """``np.searchsorted(table, values)``, faster for many random values: they are sorted first
     (searchsorted walks sorted queries with far fewer cache misses)."""
-    if len(values) < 64:
+    if len(values) < 64 or len(table) < 1 << 15:  # small tables stay in cache: sorting would not pay
         return np.searchsorted(table, values).astype(np.int64)
     order = np.argsort(values, kind="stable")
     out = np.empty(len(values), dtype=np.int64)

@@ -209,3 +209,30 @@ def test_simulated_as_outage_from_a_rib_start_alerts_once_per_state(
     assert truth_alerts == ["open", "closed"]  # one alert per state change, not one per bin
     keys = [(a["event_id"], a["state"]) for a in sent]
     assert len(keys) == len(set(keys))
+
+
+def test_quiet_stream_bins_close_on_the_stream_clock(tmp_path: Path) -> None:
+    msgs, _, _ = outage_stream(START, 60, 2, 0, 0, peers=3, background=4)
+    s = _settings("ws://unused", close_grace_seconds=5.0)
+    w, _ = run.build(tmp_path / "ow.duckdb", s)
+    first_bin = [m for m in msgs if json.loads(m)["data"]["timestamp"] < START + 60]
+    received = 1_000_000.0  # wall clock when the batch arrived; stream time START + ~23 s
+    w.messages(first_bin, received)
+    last = max(json.loads(m)["data"]["timestamp"] for m in first_bin)
+    w.tick(received + (START + 60 - last) + 4.0)  # 4 s past the bin's end: still open
+    assert w.metrics.counters["bins_closed"] == 0
+    w.tick(received + (START + 60 - last) + 6.0)  # past end + grace: closed without a message
+    assert w.metrics.counters["bins_closed"] == 1
+    late = json.loads(first_bin[-1])
+    late["data"]["timestamp"] = START + 30  # arrives after its bin closed: counted in the next
+    w.messages([json.dumps(late)], received + 70)
+    w.messages([msgs[-1]], received + 200)
+    rows = w.con.execute("SELECT epoch(bin_start)::BIGINT, elements FROM bins ORDER BY 1").fetchall()
+    first_elements = sum(
+        len(d["withdrawals"]) + sum(len(a["prefixes"]) for a in d["announcements"])
+        for d in (json.loads(m)["data"] for m in first_bin)
+    )
+    late_elements = len(late["data"]["withdrawals"]) + sum(
+        len(a["prefixes"]) for a in late["data"]["announcements"]
+    )
+    assert rows == [(START, first_elements), (START + 60, late_elements), (START + 120, 0)]

@@ -125,7 +125,7 @@ class Watcher:
         if self.last_ts_us is not None:
             self.open_gap(self.last_ts_us, f"disconnected: {reason}")
 
-    def messages(self, batch: list[str | bytes], received_at: float) -> None:
+    def messages(self, batch: Sequence[str | bytes], received_at: float) -> None:
         d = decode(batch, source=self.source, first_index=self.msg_index, use_raw=self.use_raw)
         self.msg_index += len(batch)
         self.metrics.add("messages", len(batch))

@@ -21,7 +21,7 @@ import contextlib
 import json
 import random
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -53,7 +53,7 @@ class StreamHandler(Protocol):
 
     def disconnected(self, reason: str) -> None: ...
 
-    def messages(self, batch: list[str | bytes], received_at: float) -> None: ...
+    def messages(self, batch: Sequence[str | bytes], received_at: float) -> None: ...
 
     def tick(self, now: float) -> None: ...
 

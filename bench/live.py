@@ -30,6 +30,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -58,7 +59,7 @@ def _watch_until(
     batches: list[tuple[float, float]] = []
     inner = watcher.messages
 
-    def spy(batch: list[str | bytes], received_at: float) -> None:
+    def spy(batch: Sequence[str | bytes], received_at: float) -> None:
         inner(batch, received_at)
         if watcher.last_ts_us is not None:
             batches.append((received_at, watcher.last_ts_us / 1e6))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import pytest
 from outagewatch.backfill.collectors import collector
 from outagewatch.backfill.discover import discover_plan
 from outagewatch.backfill.download import Cache, FetchOptions, fetch_all, list_directory
+from outagewatch.backfill.layout import ArchiveFile
 from outagewatch.backfill.verify import VerifyError, verify_file
 from test_backfill_server import SHARED, Faults, link, ris_tree, routeviews_tree, serve
 
@@ -106,10 +108,14 @@ def test_listing_falls_back_to_the_schedule_when_the_server_has_none(tree: Path,
     assert {r.status for r in results} == {"missing"}
 
 
+def _const(base: str) -> Callable[[ArchiveFile], str]:
+    return lambda f: base
+
+
 def test_local_and_file_url_bases_are_read_in_place(tree: Path, tmp_path: Path) -> None:
     files = _plan_files(str(tree))
     for base in (str(tree), tree.as_uri()):
-        results = fetch_all(files, lambda f, b=base: b, Cache(tmp_path / "c"), FAST, progress=False)
+        results = fetch_all(files, _const(base), Cache(tmp_path / "c"), FAST, progress=False)
         assert {r.status for r in results} == {"local"}
         assert results[0].path == tree / files[0].path
     bad = tmp_path / "bad"

@@ -12,6 +12,7 @@ from __future__ import annotations
 import random
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import cast
 
 import pyarrow as pa
 import pyarrow.ipc as ipc
@@ -68,7 +69,9 @@ def _stream(rng: random.Random) -> tuple[list[dict[str, object]], list[list[dict
                 upstream = rng.choice([3356, 174, 4837])
                 path = [asn, upstream, 100 + PREFIXES.index(p)]
                 rows.append(element(when, "A", peer=ip, peer_asn=asn, prefix=p, path=path, collector="rrc00"))
-        files.append(sorted(rows, key=lambda r: r["timestamp"]) if rng.random() < 0.5 else rows)
+        files.append(
+            sorted(rows, key=lambda r: cast(datetime, r["timestamp"])) if rng.random() < 0.5 else rows
+        )
     return rib, files
 
 

@@ -239,10 +239,13 @@ def _event(
         },
     }
     v4 = ev.baseline.get(V4_SLASH24, (0.0, 0.0))[0]
-    summary = (
-        f"{ev.scope} outage: {ev.peak_share:.0%} of visible address space lost"
-        f" ({lost[V4_SLASH24]:g} of {v4:g} /24-equivalents, {lost[V4_PREFIXES]:g} prefixes)"
-    )
+    parts = []
+    if v4 > 0:
+        parts.append(f"{lost[V4_SLASH24]:g} of {v4:g} /24-equivalents, {lost[V4_PREFIXES]:g} prefixes")
+    v6 = ev.baseline.get(V6_SLASH48, (0.0, 0.0))[0]
+    if v6 > 0:
+        parts.append(f"{lost[V6_SLASH48]:g} of {v6:g} IPv6 /48-equivalents, {lost[V6_PREFIXES]:g} prefixes")
+    summary = f"{ev.scope} outage: {ev.peak_share:.0%} of visible address space lost ({'; '.join(parts)})"
     return Event(
         "outage",
         entity_type,

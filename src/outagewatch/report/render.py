@@ -25,7 +25,11 @@ def _slice_line(ev: Event) -> str | None:
     values = sl.get("metrics", {}).get(V4_SLASH24)
     if ev.kind != "outage" or not values:
         return None
-    return f"visible /24s from {clock(int(sl['from']))}: {sparkline([float(v) for v in values])}"
+    points = [float(v) for v in values]
+    step = max(1, -(-len(points) // 72))
+    shown = [min(points[i : i + step]) for i in range(0, len(points), step)]
+    per = f", {step} bins per mark" if step > 1 else ""
+    return f"visible /24s from {clock(int(sl['from']))}{per}: {sparkline(shown)}"
 
 
 def render_text(stories: Sequence[Story]) -> str:

@@ -1337,7 +1337,7 @@ static PyObject *Decoder_new(PyTypeObject *type, PyObject *args, PyObject *kw) {
     Decoder *d = (Decoder *)type->tp_alloc(type, 0);
     if (!d) return NULL;
     /* one block for all scratch arrays (4-byte arrays first, then the 2-byte ones) */
-    uint8_t *block = malloc(4 * MAXPATH + 4 * MAXCOMM + 12 * MAXLCOMM + 4 * MAXPATH + 2 * MAXPATH + 2 * MAXPATH);
+    uint8_t *block = block_get(4 * MAXPATH + 4 * MAXCOMM + 12 * MAXLCOMM + 4 * MAXPATH + 2 * MAXPATH + 2 * MAXPATH);
     if (!block) {
         Py_DECREF(d);
         return PyErr_NoMemory();
@@ -1353,7 +1353,7 @@ static PyObject *Decoder_new(PyTypeObject *type, PyObject *args, PyObject *kw) {
 
 static void Decoder_dealloc(Decoder *d) {
     cols_free(&d->cols);
-    free(d->path); /* the scratch block */
+    block_put(d->path); /* the scratch block */
     free(d->peers);
     free(d->probs);
     Py_TYPE(d)->tp_free((PyObject *)d);

@@ -69,10 +69,10 @@ class Page:
         assert self.page.evaluate("document.body.dataset.ready") == "1", self.page.inner_text("main")
         return self.page
 
-    def shot(self, name: str) -> Path:
+    def shot(self, name: str, full_page: bool = True) -> Path:
         ARTIFACTS.mkdir(exist_ok=True)
         path = ARTIFACTS / f"{name}.png"
-        self.page.screenshot(path=str(path), full_page=True)
+        self.page.screenshot(path=str(path), full_page=full_page)
         return path
 
     def clean(self) -> None:

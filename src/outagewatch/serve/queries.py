@@ -98,9 +98,18 @@ def related(cur: duckdb.DuckDBPyConnection, entity_type: str, entity: str, count
     if entity_type == "country":
         out["ases"] = _rows(
             cur,
-            "SELECT entity, name, count(*) OVER () AS total FROM entities "
-            "WHERE entity_type = 'as' AND country = ? ORDER BY length(entity), entity LIMIT ?",
-            [entity, RELATED_LIMIT],
+            """
+            WITH ases AS (
+                SELECT entity FROM entities WHERE entity_type = 'as' AND country = ?
+                UNION SELECT a.entity FROM entity_prefixes a JOIN entity_prefixes c
+                    ON a.prefix = c.prefix AND c.entity_type = 'country' AND c.entity = ?
+                    WHERE a.entity_type = 'as'
+            )
+            SELECT s.entity, e.name, count(*) OVER () AS total FROM ases s
+            LEFT JOIN entities e ON e.entity_type = 'as' AND e.entity = s.entity
+            ORDER BY length(s.entity), s.entity LIMIT ?
+            """,
+            [entity, entity, RELATED_LIMIT],
         )
     if entity_type in ("country", "as"):
         out["prefixes"] = _rows(
@@ -115,8 +124,18 @@ def related(cur: duckdb.DuckDBPyConnection, entity_type: str, entity: str, count
         )
         out["ases"] = [{"entity": h["entity"]} for h in holders if h["entity_type"] == "as"]
         out["countries"] = [{"entity": h["entity"]} for h in holders if h["entity_type"] == "country"]
-    elif entity_type == "as" and country:
-        out["countries"] = [{"entity": country}]
+    elif entity_type == "as":
+        out["countries"] = _rows(
+            cur,
+            """
+            SELECT DISTINCT c.entity FROM entity_prefixes c JOIN entity_prefixes a
+                ON a.prefix = c.prefix AND a.entity_type = 'as' AND a.entity = ?
+            WHERE c.entity_type = 'country'
+            UNION SELECT ? WHERE ? IS NOT NULL
+            ORDER BY 1
+            """,
+            [entity, country, country],
+        )
     out["totals"] = {key: _total(out[key]) for key in ("countries", "ases", "prefixes")}
     return out
 

@@ -39,6 +39,10 @@ const OW = {
     return m ? "≥" + m[2] + "% of full-feed " + (m[1] === "ff" ? "peers" : "peer ASNs") : metric;
   },
 
+  // Thresholds drawn at first; the others are one legend click away.
+  SHOWN_THRESHOLDS: new Set(["ff_any", "ff_50pct", "ff_100pct", "asn_50pct"]),
+  thresholdTrace(metric) { return { visible: OW.SHOWN_THRESHOLDS.has(metric.split(".").pop()) ? true : "legendonly" }; },
+
   label(type, id) { return type === "as" ? "AS" + id : id; },
 
   // plotly.js has no time zones: give it naive UTC strings and label the axes "UTC".
@@ -74,11 +78,12 @@ const OW = {
     }));
   },
 
-  baseLayout(title, events, windowEnd) {
+  baseLayout(title, events, windowEnd, windowStart) {
     return {
       title: { text: title + " — UTC", font: { size: 14 }, x: 0, xanchor: "left" },
       margin: { l: 56, r: 16, t: 40, b: 36 }, hovermode: "x unified",
-      xaxis: { type: "date" }, legend: { orientation: "h", y: -0.18 }, showlegend: true,
+      // the window, not the events' shading, sets the time axis
+      xaxis: windowStart && windowEnd ? { type: "date", range: [OW.plotTime(windowStart), OW.plotTime(windowEnd)] } : { type: "date" }, legend: { orientation: "h", y: -0.18 }, showlegend: true,
       shapes: OW.eventShapes(events, windowEnd), annotations: OW.eventAnnotations(events),
     };
   },
@@ -89,7 +94,7 @@ const OW = {
       x: s.t.map(OW.plotTime), y: s.v, name: opts.name ? opts.name(s.metric) : s.metric,
       type: "scatter", mode: "lines", line: { shape: "hv", width: 2 }, meta: s.metric,
     }, opts.trace ? opts.trace(s.metric) : {}));
-    const layout = OW.baseLayout(opts.title, opts.events || [], opts.windowEnd);
+    const layout = OW.baseLayout(opts.title, opts.events || [], opts.windowEnd, opts.windowStart);
     Object.assign(layout, opts.layout || {});
     if (!traces.length) layout.annotations = [{ text: "no data", showarrow: false, xref: "paper", yref: "paper", x: 0.5, y: 0.5 }];
     return Plotly.newPlot(div, traces, layout, { responsive: true, displaylogo: false });

@@ -7,9 +7,7 @@
   const id = decodeURIComponent(parts.slice(1).join("/"));
   const params = new URLSearchParams(location.search);
   const THRESHOLD = OW.thresholdLabel;
-  // Thresholds drawn at first; the others are one legend click away.
-  const SHOWN = new Set(["ff_any", "ff_50pct", "ff_100pct", "asn_50pct"]);
-  const levels = (m) => ({ visible: SHOWN.has(m.split(".").pop()) ? true : "legendonly" });
+  const levels = OW.thresholdTrace;
 
   function setRange(start, end) {
     const q = new URLSearchParams();
@@ -71,7 +69,7 @@
     document.getElementById("bin").textContent = "bin " + sig.bin_seconds / 60 + " min" +
       (sig.bin_seconds > sig.stored_bin_seconds ? " (levels: minimum per bin, counts: sum)" : "");
     const pick = (p) => sig.series.filter((s) => s.metric.startsWith(p));
-    const common = { events: ev.items, windowEnd: end };
+    const common = { events: ev.items, windowStart: start, windowEnd: end };
     await Promise.all([
       OW.drawSeries("chart-visibility", pick("ipv4.visible_slash24."), Object.assign({ title: "Visible IPv4 /24-equivalents, by share of full-feed peers", name: THRESHOLD, trace: levels }, common)),
       OW.drawSeries("chart-prefixes", pick("ipv4.visible_prefixes."), Object.assign({ title: "Visible IPv4 prefixes", name: THRESHOLD, trace: levels }, common)),

@@ -28,9 +28,9 @@
     const range = { entity_type: e.entity_type, entity: e.entity, start: iso(t0 - pad), end: iso(t1 + pad) };
     const sig = await OW.api("signals", Object.assign({ metric: ["ipv4.visible_slash24.*", "all.announcements", "all.withdrawals"] }, range));
     const pick = (p) => sig.series.filter((s) => s.metric.startsWith(p));
-    const opts = { events: [e], windowEnd: range.end };
+    const opts = { events: [e], windowStart: range.start, windowEnd: range.end };
     await Promise.all([
-      OW.drawSeries("chart-event", pick("ipv4.visible_slash24."), Object.assign({ title: "Visible /24s around the event", name: OW.thresholdLabel }, opts)),
+      OW.drawSeries("chart-event", pick("ipv4.visible_slash24."), Object.assign({ title: "Visible /24s around the event", name: OW.thresholdLabel, trace: OW.thresholdTrace }, opts)),
       OW.drawSeries("chart-event-churn", pick("all."), Object.assign({ title: "Announcements and withdrawals", name: (m) => m.slice(4),
         trace: () => ({ type: "bar", mode: undefined }), layout: { barmode: "stack" } }, opts)),
     ]);

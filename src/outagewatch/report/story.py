@@ -76,10 +76,14 @@ def stories(events: Iterable[Event], names: Names, q: Query) -> list[Story]:
     return sorted(out, key=_order)
 
 
-def _order(s: Story) -> tuple[int, int, str, str]:
+TYPE_ORDER = ("country", "as", "prefix", "global")
+
+
+def _order(s: Story) -> tuple[int, int, int, str]:
     kinds = [PRIMARY.index(e.kind) for e in s.events]
     worst = max((RANK.get(e.severity, 0) for e in s.events), default=0)
-    return (min(kinds, default=9), -worst, s.entity_type, s.entity)
+    kind = TYPE_ORDER.index(s.entity_type) if s.entity_type in TYPE_ORDER else len(TYPE_ORDER)
+    return (min(kinds, default=9), -worst, kind, s.entity)
 
 
 def _when(q: Query) -> str:

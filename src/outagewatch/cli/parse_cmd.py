@@ -111,6 +111,11 @@ def parse(
                     warnings.simplefilter("always", MrtProblemWarning)
                     reader = read_mrt(path, collector=collector, on_problem=on_problem.value)
                     for batch in reader:
+                        if progress is not None:
+                            progress.update(
+                                progress.task_ids[0],
+                                description=f"{path.name}: {reader.stats.elements:,} elements",
+                            )
                         if writer is not None:
                             writer.write_batch(batch)
                         elif text is not None:

@@ -71,6 +71,8 @@ def test_overview_default_is_latest_bin(client: httpx.Client) -> None:
     data = get(client, "/api/v1/overview")
     assert data["at"] == "2014-12-23T11:55:00Z"
     assert (data["countries"][0]["entity"], data["countries"][0]["status"]) == ("SY", "partial")
+    recent = {e["event_id"] for e in data["recent_events"]}
+    assert recent == {KP_OUTAGE, EVENTS[1]["event_id"], EVENTS[2]["event_id"]}  # ended in the 48 h window
     normal = [c["sparkline"]["share_of_peak"] for c in data["countries"][1:]]
     assert normal == sorted(normal)  # within a status: the darkest first
     assert {c["entity"]: c["status"] for c in data["countries"]}["KP"] == "normal"

@@ -86,6 +86,18 @@ def test_cli_refuses_a_missing_store(tmp_path: Path) -> None:
     assert "absent.duckdb: no such database" in result.output
 
 
+def test_cli_default_store_falls_back_to_the_demo_store(tmp_path: Path) -> None:
+    from outagewatch.cli.serve_cmd import default_store
+
+    assert default_store(tmp_path) is None
+    demo = tmp_path / "outagewatch-demo" / "kp-2014.duckdb"
+    demo.parent.mkdir()
+    demo.write_bytes(b"")
+    assert default_store(tmp_path) == demo
+    (tmp_path / "outagewatch.duckdb").write_bytes(b"")
+    assert default_store(tmp_path) == tmp_path / "outagewatch.duckdb"
+
+
 @pytest.mark.slow
 def test_cli_serves_over_http(tmp_path: Path) -> None:
     import socket

@@ -63,7 +63,7 @@ def overview(
     when = resolve_at(cur, at)
     countries = queries.list_entities(cur, "country")
     if when is None:
-        return {"at": None, "metric": None, "countries": [], "active_events": []}
+        return {"at": None, "metric": None, "countries": [], "active_events": [], "recent_events": []}
     active = queries.active_events(cur, when, kinds=PROBLEM_KINDS)
     _with_status(countries, active)
     metric = queries.headline_metric(cur, "country")
@@ -73,13 +73,19 @@ def overview(
     for row in countries:
         row["sparkline"] = spark.get(row["entity"]) or queries.spark_entry([], [])
     countries.sort(key=_overview_order)
-    active.sort(key=lambda e: (e["status"] != "open", -SEVERITY_RANK.get(e["severity"], 0), e["start"]))
+    active.sort(key=_worst_first)
+    recent = sorted(queries.ended_events(cur, window[0], when, PROBLEM_KINDS), key=_worst_first)
     return {
         "at": iso(when),
         "metric": metric,
         "countries": countries,
         "active_events": active[:OVERVIEW_EVENTS],
+        "recent_events": recent[:OVERVIEW_EVENTS],
     }
+
+
+def _worst_first(event: dict[str, Any]) -> tuple[bool, int, str]:
+    return (event["status"] != "open", -SEVERITY_RANK.get(event["severity"], 0), event["start"])
 
 
 @router.get("/entities", summary="Entities (countries, ASes, watched prefixes) with their status at a time")

@@ -307,6 +307,19 @@ def active_events(
     return [event_out(r) for r in rows]
 
 
+def ended_events(
+    cur: duckdb.DuckDBPyConnection, since: datetime, at: datetime, kinds: tuple[str, ...]
+) -> list[Row]:
+    """Events of ``kinds`` that ended in ``(since, at]`` (recent history for the overview)."""
+    rows = _rows(
+        cur,
+        f'SELECT {EVENT_COLUMNS} FROM events WHERE "end" > ? AND "end" <= ? '
+        f"AND kind IN ({', '.join('?' * len(kinds))}) ORDER BY start DESC, event_id",
+        [since, at, *kinds],
+    )
+    return [event_out(r) for r in rows]
+
+
 def find_events(
     cur: duckdb.DuckDBPyConnection, filters: dict[str, Any], limit: int, offset: int
 ) -> tuple[int, list[Row]]:

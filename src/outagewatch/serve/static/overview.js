@@ -12,15 +12,15 @@
   });
   document.getElementById("at-latest").addEventListener("click", () => { location.search = ""; });
 
-  function eventsTable(events) {
-    if (!events.length) return OW.el("p", { class: "muted" }, "No outage or instability events at this time.");
+  function eventsTable(events, id, none) {
+    if (!events.length) return OW.el("p", { class: "muted" }, none);
     const rows = events.map((e) => OW.el("tr", { "data-event": e.event_id },
       OW.el("td", {}, OW.badge(e.kind === "outage" ? (e.scope === "partial" ? "partial" : "outage") : e.severity)),
       OW.el("td", {}, OW.entityLink(e.entity_type, e.entity)),
       OW.el("td", {}, OW.el("a", { href: "/event/" + e.event_id }, e.summary)),
       OW.el("td", {}, OW.fmtTime(e.start)),
       OW.el("td", {}, e.end ? OW.fmtTime(e.end) : "open")));
-    return OW.el("table", { id: "events" },
+    return OW.el("table", { id: id },
       OW.el("thead", {}, OW.el("tr", {}, ["", "Entity", "Event", "Start", "End"].map((h) => OW.el("th", {}, h)))),
       OW.el("tbody", {}, rows));
   }
@@ -49,7 +49,10 @@
   OW.api("overview", { at: at }).then((data) => {
     input.value = OW.toInput(data.at);
     document.getElementById("at-shown").textContent = data.at ? "showing " + OW.fmtTime(data.at) : "store is empty";
-    document.getElementById("active-events").replaceChildren(eventsTable(data.active_events));
+    document.getElementById("active-events").replaceChildren(
+      eventsTable(data.active_events, "events", "No outage or instability events at this time."));
+    document.getElementById("recent-events").replaceChildren(
+      eventsTable(data.recent_events, "recent", "None."));
     const body = document.querySelector("#countries tbody");
     body.replaceChildren();
     const sparks = [];

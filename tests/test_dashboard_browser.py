@@ -120,7 +120,8 @@ def test_overview_default_time_and_at_picker(tab: Page) -> None:
     page = tab.open("/")
     assert page.locator("#countries tbody tr").first.get_attribute("data-entity") == "SY"
     assert page.locator('#countries tr[data-entity="KP"]').get_attribute("data-status") == "normal"
-    assert page.locator(f'#recent-events tr[data-event="{KP_OUTAGE}"]').count() == 1  # ended 01:45
+    recent = page.locator(f'#recent-events tr[data-event="{KP_OUTAGE}"]')  # ended 01:45
+    assert recent.locator("a", has_text="view then").get_attribute("href") == "/?at=2014-12-22T21:00:00Z"
     page.fill("#at", "2014-12-22T20:30")
     page.click("#at-apply")
     page.wait_for_url("**/?at=2014-12-22T20%3A30%3A00Z")

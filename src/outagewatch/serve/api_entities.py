@@ -84,8 +84,10 @@ def overview(
     }
 
 
-def _worst_first(event: dict[str, Any]) -> tuple[bool, int, str]:
-    return (event["status"] != "open", -SEVERITY_RANK.get(event["severity"], 0), event["start"])
+def _worst_first(event: dict[str, Any]) -> tuple[bool, int, int, str]:
+    """Open first, then outages before instability before upstream changes, then by severity."""
+    kind = PROBLEM_KINDS.index(event["kind"]) if event["kind"] in PROBLEM_KINDS else len(PROBLEM_KINDS)
+    return (event["status"] != "open", kind, -SEVERITY_RANK.get(event["severity"], 0), event["start"])
 
 
 @router.get("/entities", summary="Entities (countries, ASes, watched prefixes) with their status at a time")

@@ -12,6 +12,11 @@
   });
   document.getElementById("at-latest").addEventListener("click", () => { location.search = ""; });
 
+  function midpoint(e) {
+    const t = (Date.parse(e.start) + Date.parse(e.end)) / 2;
+    return new Date(Math.floor(t / 300e3) * 300e3).toISOString().replace(".000Z", "Z");
+  }
+
   function eventsTable(events, id, none) {
     if (!events.length) return OW.el("p", { class: "muted" }, none);
     const rows = events.map((e) => OW.el("tr", { "data-event": e.event_id },
@@ -19,9 +24,10 @@
       OW.el("td", {}, OW.entityLink(e.entity_type, e.entity)),
       OW.el("td", {}, OW.el("a", { href: "/event/" + e.event_id }, e.summary)),
       OW.el("td", {}, OW.fmtTime(e.start)),
-      OW.el("td", {}, e.end ? OW.fmtTime(e.end) : "open")));
+      OW.el("td", {}, e.end ? OW.fmtTime(e.end) : "open"),
+      OW.el("td", {}, id === "recent" && e.end ? OW.el("a", { href: "/?at=" + midpoint(e), title: "the overview during this event" }, "view then") : "")));
     return OW.el("table", { id: id },
-      OW.el("thead", {}, OW.el("tr", {}, ["", "Entity", "Event", "Start", "End"].map((h) => OW.el("th", {}, h)))),
+      OW.el("thead", {}, OW.el("tr", {}, ["", "Entity", "Event", "Start", "End", ""].map((h) => OW.el("th", {}, h)))),
       OW.el("tbody", {}, rows));
   }
 

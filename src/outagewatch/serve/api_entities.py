@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 import duckdb
 from fastapi import APIRouter, Depends, Query
 
-from outagewatch.serve import queries
+from outagewatch.serve import queries, records
 from outagewatch.serve.deps import get_cursor, resolve_at
 from outagewatch.serve.errors import ERROR_RESPONSES, bad_parameter, not_found
 from outagewatch.serve.params import (
@@ -64,7 +64,7 @@ def overview(
     countries = queries.list_entities(cur, "country")
     if when is None:
         return {"at": None, "metric": None, "countries": [], "active_events": [], "recent_events": []}
-    active = queries.active_events(cur, when, kinds=PROBLEM_KINDS)
+    active = records.active_events(cur, when, kinds=PROBLEM_KINDS)
     _with_status(countries, active)
     metric = queries.headline_metric(cur, "country")
     window = (when - timedelta(hours=hours), when + timedelta(seconds=1))
@@ -74,7 +74,7 @@ def overview(
         row["sparkline"] = spark.get(row["entity"]) or queries.spark_entry([], [])
     countries.sort(key=_overview_order)
     active.sort(key=_worst_first)
-    recent = sorted(queries.ended_events(cur, window[0], when, PROBLEM_KINDS), key=_worst_first)
+    recent = sorted(records.ended_events(cur, window[0], when, PROBLEM_KINDS), key=_worst_first)
     return {
         "at": iso(when),
         "metric": metric,
@@ -100,7 +100,7 @@ def entities(
 ) -> dict[str, Any]:
     when = resolve_at(cur, at)
     rows = queries.list_entities(cur, type)
-    active = queries.active_events(cur, when) if when is not None else []
+    active = records.active_events(cur, when) if when is not None else []
     page = _with_status(rows[offset : offset + limit], active)
     return {"at": iso(when), "total": len(rows), "limit": limit, "offset": offset, "items": page}
 
@@ -113,7 +113,7 @@ def entity(entity_type: EntityType, entity: str, cur: Cursor, at: AtParam = None
     when = resolve_at(cur, at)
     active = [
         ev
-        for ev in (queries.active_events(cur, when, entity_type) if when is not None else [])
+        for ev in (records.active_events(cur, when, entity_type) if when is not None else [])
         if ev["entity"] == entity
     ]
     first, last, stored = queries.data_span(cur, entity_type, entity)

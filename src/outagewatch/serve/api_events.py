@@ -9,7 +9,7 @@ import duckdb
 from fastapi import APIRouter, Query, Request
 
 from outagewatch import __version__
-from outagewatch.serve import queries
+from outagewatch.serve import queries, records
 from outagewatch.serve.api_entities import Cursor, EntityType
 from outagewatch.serve.errors import ERROR_RESPONSES, ApiError, not_found
 from outagewatch.serve.params import MAX_PAGE, check_range, iso, parse_time
@@ -52,13 +52,13 @@ def events(
         "start": t_start,
         "end": t_end,
     }
-    total, rows = queries.find_events(cur, filters, limit, offset)
+    total, rows = records.find_events(cur, filters, limit, offset)
     return {"total": total, "limit": limit, "offset": offset, "items": rows}
 
 
 @router.get("/events/{event_id}", summary="One event with its evidence, affected prefixes and report text")
 def event(event_id: str, cur: Cursor) -> dict[str, Any]:
-    row = queries.event_by_id(cur, event_id)
+    row = records.event_by_id(cur, event_id)
     if row is None:
         raise not_found(f"unknown event {event_id}", "event_id")
     row["affected_prefixes"] = affected_prefixes(row["evidence"]) or _dropped(cur, row)
@@ -80,13 +80,13 @@ def _dropped(cur: duckdb.DuckDBPyConnection, row: dict[str, Any]) -> list[str]:
 
 @router.get("/runs", summary="Run records: what was ingested, counts, problems, time taken")
 def runs(cur: Cursor, limit: Limit = 50, offset: Offset = 0) -> dict[str, Any]:
-    total, rows = queries.list_runs(cur, limit, offset)
+    total, rows = records.list_runs(cur, limit, offset)
     return {"total": total, "limit": limit, "offset": offset, "items": rows}
 
 
 @router.get("/runs/{run_id}", summary="One run record")
 def run(run_id: str, cur: Cursor) -> dict[str, Any]:
-    row = queries.run_by_id(cur, run_id)
+    row = records.run_by_id(cur, run_id)
     if row is None:
         raise not_found(f"unknown run {run_id}", "run_id")
     return row
@@ -99,7 +99,7 @@ def problems(
     limit: Limit = 100,
     offset: Offset = 0,
 ) -> dict[str, Any]:
-    total, rows = queries.list_problems(cur, run_id, limit, offset)
+    total, rows = records.list_problems(cur, run_id, limit, offset)
     return {"total": total, "limit": limit, "offset": offset, "items": rows}
 
 

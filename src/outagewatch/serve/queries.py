@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import json
 from datetime import datetime
 from typing import Any
 
@@ -11,11 +10,8 @@ import duckdb
 import numpy as np
 import pytz
 
-from outagewatch.serve.params import aggregate_for, aggregate_sql, iso
+from outagewatch.serve.params import aggregate_for, aggregate_sql
 
-EVENT_COLUMNS = (
-    'event_id, kind, entity_type, entity, start, "end", status, scope, severity, score, summary, updated_at'
-)
 HEADLINE_PREFERENCE = ("ff_50pct", "ff_any", "asn_50pct", "ff_25pct", "ff_75pct", "asn_25pct", "ff_100pct")
 
 Row = dict[str, Any]
@@ -28,7 +24,7 @@ def with_country_name(row: Row) -> Row:
     return row
 
 
-def _rows(cur: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = None) -> list[Row]:
+def fetch_rows(cur: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = None) -> list[Row]:
     cur.execute(sql, params or [])
     names = [d[0] for d in cur.description or []]
     return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
@@ -51,7 +47,7 @@ def data_span(cur: duckdb.DuckDBPyConnection, entity_type: str, entity: str) -> 
 
 def entity_row(cur: duckdb.DuckDBPyConnection, entity_type: str, entity: str) -> Row | None:
     """Name and country of a known entity (one that has signals, a name or prefixes)."""
-    rows = _rows(
+    rows = fetch_rows(
         cur,
         """
         WITH known AS (
@@ -72,7 +68,7 @@ def list_entities(cur: duckdb.DuckDBPyConnection, entity_type: str | None) -> li
     """Every entity with signals or a name, optionally of one type, ordered by type and id."""
     where = "WHERE entity_type = ?" if entity_type else "WHERE entity_type <> 'global'"
     params = [entity_type] * 2 if entity_type else []
-    rows = _rows(
+    rows = fetch_rows(
         cur,
         f"""
         WITH known AS (
@@ -96,7 +92,7 @@ def related(cur: duckdb.DuckDBPyConnection, entity_type: str, entity: str, count
     """Links between a country, its ASes and their prefixes (each list capped, with totals)."""
     out: Row = {"countries": [], "ases": [], "prefixes": []}
     if entity_type == "country":
-        out["ases"] = _rows(
+        out["ases"] = fetch_rows(
             cur,
             """
             WITH ases AS (
@@ -112,20 +108,20 @@ def related(cur: duckdb.DuckDBPyConnection, entity_type: str, entity: str, count
             [entity, entity, RELATED_LIMIT],
         )
     if entity_type in ("country", "as"):
-        out["prefixes"] = _rows(
+        out["prefixes"] = fetch_rows(
             cur,
             "SELECT prefix, slash24, count(*) OVER () AS total FROM entity_prefixes "
             "WHERE entity_type = ? AND entity = ? ORDER BY prefix LIMIT ?",
             [entity_type, entity, RELATED_LIMIT],
         )
     if entity_type == "prefix":
-        holders = _rows(
+        holders = fetch_rows(
             cur, "SELECT entity_type, entity FROM entity_prefixes WHERE prefix = ? ORDER BY 1, 2", [entity]
         )
         out["ases"] = [{"entity": h["entity"]} for h in holders if h["entity_type"] == "as"]
         out["countries"] = [{"entity": h["entity"]} for h in holders if h["entity_type"] == "country"]
     elif entity_type == "as":
-        out["countries"] = _rows(
+        out["countries"] = fetch_rows(
             cur,
             """
             SELECT DISTINCT c.entity FROM entity_prefixes c JOIN entity_prefixes a
@@ -166,7 +162,7 @@ def dropped_prefixes(
     """Prefixes of an entity whose visibility during ``[start, end)`` fell below the hour before."""
     if entity_type == "prefix":
         return [entity]
-    rows = _rows(
+    rows = fetch_rows(
         cur,
         """
         SELECT s.entity AS prefix FROM signals s
@@ -185,7 +181,7 @@ def dropped_prefixes(
 def metrics_of(cur: duckdb.DuckDBPyConnection, entity_type: str, entity: str) -> list[str]:
     return [
         r["metric"]
-        for r in _rows(
+        for r in fetch_rows(
             cur,
             "SELECT DISTINCT metric FROM signals WHERE entity_type = ? AND entity = ? ORDER BY metric",
             [entity_type, entity],
@@ -197,7 +193,7 @@ def headline_metric(cur: duckdb.DuckDBPyConnection, entity_type: str) -> str | N
     """The visible-/24 metric shown in sparklines: the first threshold present, by preference."""
     present = {
         r["metric"]
-        for r in _rows(
+        for r in fetch_rows(
             cur,
             "SELECT DISTINCT metric FROM signals "
             "WHERE entity_type = ? AND starts_with(metric, 'ipv4.visible_slash24.')",
@@ -287,124 +283,3 @@ def spark_entry(t: list[str], v: list[float]) -> Row:
     peak = max(v) if v else None
     share = None if last is None or not peak else round(last / peak, 4)
     return {"t": t, "v": v, "last": last, "peak": peak, "share_of_peak": share}
-
-
-def active_events(
-    cur: duckdb.DuckDBPyConnection, at: datetime, entity_type: str | None = None, kinds: tuple[str, ...] = ()
-) -> list[Row]:
-    """Events that had started and not yet ended at ``at`` (of one entity type / some kinds only)."""
-    extra = "AND entity_type = ?" if entity_type else ""
-    params: list[Any] = [at, at] + ([entity_type] if entity_type else [])
-    if kinds:
-        extra += f" AND kind IN ({', '.join('?' * len(kinds))})"
-        params += list(kinds)
-    rows = _rows(
-        cur,
-        f'SELECT {EVENT_COLUMNS} FROM events WHERE start <= ? AND ("end" IS NULL OR "end" > ?) {extra} '
-        "ORDER BY start DESC, event_id",
-        params,
-    )
-    return [event_out(r) for r in rows]
-
-
-def ended_events(
-    cur: duckdb.DuckDBPyConnection, since: datetime, at: datetime, kinds: tuple[str, ...]
-) -> list[Row]:
-    """Events of ``kinds`` that ended in ``(since, at]`` (recent history for the overview)."""
-    rows = _rows(
-        cur,
-        f'SELECT {EVENT_COLUMNS} FROM events WHERE "end" > ? AND "end" <= ? '
-        f"AND kind IN ({', '.join('?' * len(kinds))}) ORDER BY start DESC, event_id",
-        [since, at, *kinds],
-    )
-    return [event_out(r) for r in rows]
-
-
-def find_events(
-    cur: duckdb.DuckDBPyConnection, filters: dict[str, Any], limit: int, offset: int
-) -> tuple[int, list[Row]]:
-    """Events matching ``filters`` (kind, entity_type, entity, severity, status, start, end), open first."""
-    clauses, params = [], []
-    for column in ("kind", "entity_type", "entity", "severity", "status"):
-        if filters.get(column) is not None:
-            clauses.append(f"{column} = ?")
-            params.append(filters[column])
-    if filters.get("start") is not None:
-        clauses.append('("end" IS NULL OR "end" >= ?)')
-        params.append(filters["start"])
-    if filters.get("end") is not None:
-        clauses.append("start < ?")
-        params.append(filters["end"])
-    where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
-    total_row = cur.execute(f"SELECT count(*) FROM events {where}", params).fetchone()
-    rows = _rows(
-        cur,
-        f"SELECT {EVENT_COLUMNS} FROM events {where} "
-        "ORDER BY (status = 'open') DESC, start DESC, event_id LIMIT ? OFFSET ?",
-        [*params, limit, offset],
-    )
-    return (int(total_row[0]) if total_row else 0), [event_out(r) for r in rows]
-
-
-def event_by_id(cur: duckdb.DuckDBPyConnection, event_id: str) -> Row | None:
-    rows = _rows(cur, f"SELECT {EVENT_COLUMNS}, evidence FROM events WHERE event_id = ?", [event_id])
-    if not rows:
-        return None
-    row = event_out(rows[0])
-    raw = rows[0]["evidence"]
-    row["evidence"] = json.loads(raw) if isinstance(raw, str) else (raw or {})
-    return row
-
-
-def event_out(row: Row) -> Row:
-    """An event row with ISO times and its duration in seconds (up to now for open events: null)."""
-    out = dict(row)
-    start, end = row["start"], row["end"]
-    out["duration_seconds"] = None if end is None else int((end - start).total_seconds())
-    for key in ("start", "end", "updated_at"):
-        out[key] = iso(row[key])
-    return out
-
-
-def list_runs(cur: duckdb.DuckDBPyConnection, limit: int, offset: int) -> tuple[int, list[Row]]:
-    total = cur.execute("SELECT count(*) FROM runs").fetchone()
-    rows = _rows(
-        cur,
-        "SELECT run_id, command, started_at, finished_at, seconds, inputs, elements, problems, bins, status, "
-        "details FROM runs ORDER BY started_at DESC, run_id LIMIT ? OFFSET ?",
-        [limit, offset],
-    )
-    return (int(total[0]) if total else 0), [run_out(r) for r in rows]
-
-
-def run_out(row: Row) -> Row:
-    out = dict(row)
-    out["started_at"] = iso(row["started_at"])
-    out["finished_at"] = iso(row["finished_at"])
-    for key in ("inputs", "details"):
-        out[key] = json.loads(row[key]) if isinstance(row[key], str) else row[key]
-    return out
-
-
-def run_by_id(cur: duckdb.DuckDBPyConnection, run_id: str) -> Row | None:
-    rows = _rows(
-        cur,
-        "SELECT run_id, command, started_at, finished_at, seconds, inputs, elements, problems, bins, status, "
-        "details FROM runs WHERE run_id = ?",
-        [run_id],
-    )
-    return run_out(rows[0]) if rows else None
-
-
-def list_problems(
-    cur: duckdb.DuckDBPyConnection, run_id: str | None, limit: int, offset: int
-) -> tuple[int, list[Row]]:
-    where, params = ("WHERE run_id = ?", [run_id]) if run_id else ("", [])
-    total = cur.execute(f"SELECT count(*) FROM problems {where}", params).fetchone()
-    rows = _rows(
-        cur,
-        f'SELECT run_id, source, "offset", record_index, mrt_type, mrt_subtype, cause FROM problems {where} '
-        'ORDER BY run_id, source, "offset", record_index LIMIT ? OFFSET ?',
-        [*params, limit, offset],
-    )
-    return (int(total[0]) if total else 0), rows

@@ -16,7 +16,7 @@ import duckdb
 
 from outagewatch.detect.event import Event
 from outagewatch.report import Query, render, stories
-from outagewatch.serve import queries
+from outagewatch.serve import queries, records
 from outagewatch.serve.params import parse_time
 from outagewatch.serve.status import fallback_report
 
@@ -51,8 +51,8 @@ def event_report(cur: duckdb.DuckDBPyConnection, event: Mapping[str, Any]) -> tu
     """(text, markdown, source) for one event row; source is ``report`` or ``fallback``."""
     try:
         context = [
-            queries.event_by_id(cur, r["event_id"])
-            for r in queries.find_events(
+            records.event_by_id(cur, r["event_id"])
+            for r in records.find_events(
                 cur, {"entity_type": event["entity_type"], "entity": event["entity"]}, 500, 0
             )[1]
         ]

@@ -105,14 +105,21 @@ def instability_quiet(points: Sequence[Point], p: instability.InstabilityParams)
 
 
 def upstream_quiet(points: Sequence[Point], entity_type: str, p: upstream.UpstreamParams) -> bool:
-    """One upstream only, with a constant share, and no single-upstream detection for this type."""
+    """Every upstream's share (0 where absent, in bins with routes) varies by less than
+    ``min(min_margin / 2, share_drop)``: a switch needs two shares to move by ``min_margin`` in
+    total, a drop needs the dominant one to move by ``share_drop``. Never quiet for the entity
+    types with single-upstream detection."""
     if entity_type in p.single_entity_types:
         return False
-    seen: set[tuple[str, float]] = set()
-    for pt in points:
-        if pt.complete:
-            seen.update(pt.upstream_shares().items())
-    return len(seen) <= 1
+    limit = min(p.min_margin / 2, p.share_drop)
+    rows = [pt.upstream_shares() for pt in points if pt.complete]
+    rows = [r for r in rows if r]
+    asns = {a for r in rows for a in r}
+    for a in asns:
+        values = [r.get(a, 0.0) for r in rows]
+        if max(values) - min(values) >= limit:
+            return False
+    return True
 
 
 __all__ = [

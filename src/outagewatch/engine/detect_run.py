@@ -88,11 +88,13 @@ def busy_entities(
 ) -> pa.Table:
     """Entities a detector might fire on, screened in SQL (a conservative superset of what
     :func:`outagewatch.detect.replay.replay` runs): a visibility measure dipping by the minimum
-    drop or missing in some bin, an hour with ``min_updates`` updates, or more than one upstream
-    share value (or a type with single-upstream detection). ``global/all`` is always kept."""
+    drop or missing in some bin, an hour with ``min_updates`` updates, or an upstream share that
+    moves or is missing in a bin with routes (or a type with single-upstream detection).
+    ``global/all`` is always kept."""
     kinds = ", ".join(f"'{t}'" for t in {*types, "global"})
     single = ", ".join(f"'{t}'" for t in params.upstream.single_entity_types) or "''"
-    o, i = params.outage, params.instability
+    o, i, u = params.outage, params.instability, params.upstream
+    limit = min(u.min_margin / 2, u.share_drop)
     gapless = all(ok for _, ok in grid)
     hours = "1 hour" if gapless else "100 years"
     sql = f"""
@@ -116,10 +118,17 @@ def busy_entities(
             ) GROUP BY entity_type, entity HAVING max(s) >= {i.min_updates}
         ),
         ups AS (
-            SELECT entity_type, entity FROM w WHERE metric LIKE 'upstream.%' AND metric LIKE '%.share'
-            GROUP BY entity_type, entity
-            HAVING count(DISTINCT (metric, value)) > 1 OR entity_type IN ({single})
-        )
+            SELECT u.entity_type, u.entity FROM (
+                SELECT entity_type, entity, metric, max(value) - min(value) AS spread, count(*) AS n
+                FROM w WHERE metric LIKE 'upstream.%' AND metric LIKE '%.share'
+                GROUP BY entity_type, entity, metric
+            ) u JOIN (
+                SELECT entity_type, entity, count(*) AS n FROM w WHERE metric = 'upstream.count' AND value > 0
+                GROUP BY entity_type, entity
+            ) c ON u.entity_type = c.entity_type AND u.entity = c.entity
+            GROUP BY u.entity_type, u.entity
+            HAVING max(u.spread) >= {limit} OR min(u.n) < max(c.n) OR u.entity_type IN ({single})
+        ),
         SELECT * FROM vis UNION SELECT * FROM churn UNION SELECT * FROM ups
         UNION SELECT 'global', 'all'
     """

@@ -143,15 +143,19 @@ def _plain(t: pa.DataType) -> pa.DataType:
 
 
 def kept_signals(table: pa.Table) -> pa.Table:
-    """The rows the demo keeps: what the detectors read, plus IPv4 visibility at every threshold
-    and announcements for countries, prefixes and the global view (the dashboard's charts); for
+    """The rows the demo keeps: what the detectors read, plus IPv4 visibility at every full-feed
+    threshold and announcements for countries, prefixes and the global view (the charts); for
     origin ASes only what the detectors read. Keeps the demo store small and quick to write."""
     table = table.cast(pa.schema([(f.name, _plain(f.type)) for f in table.schema]))
     metric, etype = table.column("metric"), table.column("entity_type")
     names = pc.unique(metric).to_pylist()
     wanted = pa.array([m for m in names if m is not None and wanted_metric(m)], pa.string())
     charts = pa.array(
-        [m for m in names if m is not None and (m.startswith("ipv4.visible_") or m == "all.announcements")],
+        [
+            m
+            for m in names
+            if m is not None and ((m.startswith("ipv4.visible_") and ".ff_" in m) or m == "all.announcements")
+        ],
         pa.string(),
     )
     keep = pc.or_(pc.is_in(metric, wanted), pc.and_(pc.is_in(metric, charts), pc.not_equal(etype, "as")))

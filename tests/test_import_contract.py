@@ -36,7 +36,7 @@ def test_core_module_imports_no_shell(path: Path) -> None:
     for name in _imports(path):
         for shell in SHELL:
             assert not name.startswith(f"outagewatch.{shell}"), f"{path}: imports {name}"
-        for mod in FORBIDDEN_STDLIB + ("duckdb", "dask", "distributed", "fastapi", "websockets"):
+        for mod in (*FORBIDDEN_STDLIB, "duckdb", "dask", "distributed", "fastapi", "websockets"):
             assert name != mod and not name.startswith(mod + "."), f"{path}: imports {name}"
 
 

@@ -40,7 +40,9 @@ def migrate(con: duckdb.DuckDBPyConnection) -> int:
     return SCHEMA_VERSION
 
 
-def connect(path: str | os.PathLike[str] = DEFAULT_DB, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+def connect(
+    path: str | os.PathLike[str] = DEFAULT_DB, *, read_only: bool = False
+) -> duckdb.DuckDBPyConnection:
     """Open (creating if needed, unless read-only) the store at ``path`` with an up-to-date schema."""
     p = Path(path)
     if read_only:

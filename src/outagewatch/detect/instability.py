@@ -22,11 +22,12 @@ Method (defaults in :class:`InstabilityParams`, documented in docs/detection.md)
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from outagewatch.detect.baseline import Window
 from outagewatch.detect.event import Event, severity_of
+from outagewatch.detect.evolve import evolve
 from outagewatch.detect.point import PATH_CHANGES, UPDATES, V4_PREFIXES, V6_PREFIXES, WITHDRAWALS, Point
 from outagewatch.detect.trend import increasing_hours
 
@@ -104,14 +105,14 @@ def _advance(state: InstabilityState, point: Point, p: InstabilityParams) -> Ins
         if hour > 1
         else ((point.bin_start, churn, ups, wd, pc),)
     )
-    state = replace(
+    state = evolve(
         state, recent=recent, prefixes=prefixes, last_bin=point.bin_start, hour_bins=state.hour_bins + 1
     )
     if state.hour_bins < hour:
         return state
     now = level(state, point.bin_seconds, p)
     ref = state.open.baseline if state.open is not None else _baseline(state, p)
-    return replace(
+    return evolve(
         state,
         hour_bins=0,
         hourly=(*state.hourly[-(p.trend_hours - 1) :], now),
@@ -132,7 +133,7 @@ def step(
 ) -> tuple[InstabilityState, list[Event]]:
     """Advance the instability detector of one entity by one bin."""
     if not point.complete:
-        return replace(state, above=()), []
+        return evolve(state, above=()), []
     state = _advance(state, point, p)
     if state.prefixes <= 0:
         return state, []
@@ -142,20 +143,20 @@ def step(
     base = _baseline(state, p)
     hot = now >= (p.ratio_open * base if len(state.baseline) >= p.min_history_hours else p.cold_per_prefix)
     if not (hot and sum(r[2] for r in state.recent) >= p.min_updates):
-        return replace(state, above=()), []
+        return evolve(state, above=()), []
     above = (*state.above, point.bin_start)
     if len(above) < p.open_bins:
-        return replace(state, above=above), []
+        return evolve(state, above=above), []
     hours, z = _trend(state)
     ratio = now / base
     ev = OpenInstability(above[0], base, ratio, now, severity_of(ratio, p.severity_cuts), hours, z)
     ev = _totals(ev, state.recent[-len(above) :])
-    state = replace(state, above=(), open=ev)
+    state = evolve(state, above=(), open=ev)
     return state, [_event(ev, None, point.bin_start, "opened", entity_type, entity, state)]
 
 
 def _totals(ev: OpenInstability, rows: tuple[tuple[int, float, float, float, float], ...]) -> OpenInstability:
-    return replace(
+    return evolve(
         ev,
         updates=ev.updates + sum(r[2] for r in rows),
         withdrawals=ev.withdrawals + sum(r[3] for r in rows),
@@ -170,13 +171,13 @@ def _step_open(
     ratio = now / ev.baseline
     if ratio < p.ratio_close:
         quiet_since = ev.quiet_since if ev.quiet_since is not None else point.bin_start
-        ev = replace(ev, quiet_since=quiet_since, quiet_bins=ev.quiet_bins + 1)
+        ev = evolve(ev, quiet_since=quiet_since, quiet_bins=ev.quiet_bins + 1)
         if ev.quiet_bins * point.bin_seconds >= p.close_seconds:
             event = _event(ev, quiet_since, point.bin_start, "closed", entity_type, entity, state)
-            return replace(state, open=None, above=()), [event]
-        return replace(state, open=ev), []
+            return evolve(state, open=None, above=()), [event]
+        return evolve(state, open=ev), []
     trend = _trend(state) if state.hour_bins == 0 else (0, 0.0)
-    new = replace(
+    new = evolve(
         ev,
         quiet_since=None,
         quiet_bins=0,
@@ -185,8 +186,8 @@ def _step_open(
         trend_hours=max(ev.trend_hours, trend[0]),
         trend_z=max(ev.trend_z, trend[1]),
     )
-    new = replace(new, severity=severity_of(new.peak_ratio, p.severity_cuts))
-    state = replace(state, open=new)
+    new = evolve(new, severity=severity_of(new.peak_ratio, p.severity_cuts))
+    state = evolve(state, open=new)
     if new.severity != ev.severity or new.trend_hours > ev.trend_hours:
         return state, [_event(new, None, point.bin_start, "updated", entity_type, entity, state)]
     return state, []

@@ -21,11 +21,12 @@ bin sequence reset a run of low bins: they never open an outage.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from outagewatch.detect.baseline import MAD_TO_SIGMA, Window
 from outagewatch.detect.event import Event, severity_of
+from outagewatch.detect.evolve import evolve
 from outagewatch.detect.point import (
     V4_PREFIXES,
     V4_SLASH24,
@@ -95,7 +96,7 @@ def _refreshed(state: OutageState, p: OutageParams) -> OutageState:
     if state.cache and state.fed_since_refresh < p.refresh_bins:
         return state
     cache = {m: (w.median(), w.mad()) for m, w in state.windows.items() if m in MEASURES}
-    return replace(state, cache=cache, fed_since_refresh=0)
+    return evolve(state, cache=cache, fed_since_refresh=0)
 
 
 def _gap(median: float, mad: float, p: OutageParams) -> float:
@@ -126,7 +127,7 @@ def _feed(
     for _, values in runs:
         for i, m in enumerate(TRACKED):
             windows[m] = windows.get(m, Window()).push(values[i], p.window_bins)
-    return replace(state, windows=windows, fed_since_refresh=state.fed_since_refresh + len(runs))
+    return evolve(state, windows=windows, fed_since_refresh=state.fed_since_refresh + len(runs))
 
 
 def step(
@@ -134,23 +135,23 @@ def step(
 ) -> tuple[OutageState, list[Event]]:
     """Advance the outage detector of one entity by one bin."""
     if not point.complete or not point.reliable:
-        return replace(state, pending=()), []
+        return evolve(state, pending=()), []
     contiguous = state.last_bin is not None and point.bin_start - state.last_bin == point.bin_seconds
     values = _values(point)
     recent = (*state.recent[-(p.slice_before - 1) :], (point.bin_start, values))
     pending = state.pending if contiguous else ()
-    state = replace(state, last_bin=point.bin_start, recent=recent)
+    state = evolve(state, last_bin=point.bin_start, recent=recent)
     if state.open is not None:
         return _step_open(state, point, values, entity_type, entity, p)
     if len(next(iter(state.windows.values()), Window())) < p.min_history:
-        return _feed(replace(state, pending=()), ((point.bin_start, values),), p), []
+        return _feed(evolve(state, pending=()), ((point.bin_start, values),), p), []
     state = _refreshed(state, p)
     below, _, _ = drop_share(values, state.cache, p)
     if not below:
-        return _feed(replace(state, pending=()), (*pending, (point.bin_start, values)), p), []
+        return _feed(evolve(state, pending=()), (*pending, (point.bin_start, values)), p), []
     pending = (*pending, (point.bin_start, values))
     if len(pending) < p.k_bins:
-        return replace(state, pending=pending), []
+        return evolve(state, pending=pending), []
     return _open(state, pending, {**_baselines(state), **state.cache}, point, entity_type, entity, p)
 
 
@@ -181,7 +182,7 @@ def _open(
         slice_start,
         (*before, *(v for _, v in pending)),
     )
-    state = replace(state, pending=(), open=ev)
+    state = evolve(state, pending=(), open=ev)
     return state, [_event(ev, None, point.bin_start, "opened", entity_type, entity, point.bin_seconds)]
 
 
@@ -197,17 +198,17 @@ def _step_open(
     assert ev is not None
     below, recovered, share = drop_share(values, ev.baseline, p)
     if recovered and not below:
-        closed = replace(ev, slice=(*ev.slice, values)[: p.slice_max])
+        closed = evolve(ev, slice=(*ev.slice, values)[: p.slice_max])
         event = _event(
             closed, point.bin_start, point.bin_start, "closed", entity_type, entity, point.bin_seconds
         )
-        return replace(state, open=None, pending=()), [event]
+        return evolve(state, open=None, pending=()), [event]
     peak = max(ev.peak_share, share)
     scope = "full" if peak >= p.full_share else "partial"
     sev = severity_of(peak, p.severity_cuts)
     mins = {m: min(ev.minimum[m], values[i]) for i, m in enumerate(TRACKED)}
     grown = (*ev.slice, values) if len(ev.slice) < p.slice_max else ev.slice
-    new = replace(
+    new = evolve(
         ev,
         peak_share=peak,
         minimum=mins,
@@ -216,7 +217,7 @@ def _step_open(
         severity=sev,
         slice=grown,
     )
-    state = replace(state, open=new)
+    state = evolve(state, open=new)
     if (scope, sev) != (ev.scope, ev.severity):
         return state, [_event(new, None, point.bin_start, "updated", entity_type, entity, point.bin_seconds)]
     return state, []

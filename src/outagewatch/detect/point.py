@@ -9,9 +9,12 @@ with zero.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Final
+from typing import Any, Final
+
+import numpy as np
+import numpy.typing as npt
 
 V4_PREFIXES: Final = "ipv4.visible_prefixes.ff_50pct"
 V4_SLASH24: Final = "ipv4.visible_slash24.ff_50pct"
@@ -61,6 +64,8 @@ class Point:
     metrics: Mapping[str, float] = field(default_factory=dict)
     complete: bool = True
     reliable: bool = True
+    shares: Mapping[str, float] | None = field(default=None, compare=False, repr=False)
+    """``upstream_shares()`` precomputed (by :func:`dense_points`); None: derived from ``metrics``."""
 
     def get(self, metric: str) -> float:
         """The value of ``metric`` in this bin, 0.0 when the engine wrote none."""
@@ -68,11 +73,17 @@ class Point:
 
     def upstream_shares(self) -> dict[str, float]:
         """``{asn: share}`` of every ``upstream.<asn>.share`` metric with a positive share."""
-        out: dict[str, float] = {}
-        for name, value in self.metrics.items():
-            if name.startswith("upstream.") and name.endswith(".share") and value > 0:
-                out[name[len("upstream.") : -len(".share")]] = float(value)
-        return out
+        if self.shares is not None:
+            return dict(self.shares)
+        return _shares(self.metrics.items())
+
+
+def _shares(items: Iterable[tuple[str, float]]) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for name, value in items:
+        if name.startswith("upstream.") and name.endswith(".share") and value > 0:
+            out[name[len("upstream.") : -len(".share")]] = float(value)
+    return out
 
 
 def wanted_metric(metric: str) -> bool:
@@ -92,16 +103,97 @@ def dense_points(
     by_bin: dict[int, dict[str, float]] = {}
     for start, metric, value in rows:
         by_bin.setdefault(start, {})[metric] = value
+    empty: dict[str, float] = {}
+    shares = {start: _shares(m.items()) for start, m in by_bin.items()}
     return [
         Point(
             start,
             bin_seconds,
-            by_bin.get(start, {}),
+            by_bin.get(start, empty),
             complete,
             global_ok is None or global_ok.get(start, False),
+            shares.get(start, empty),
         )
         for start, complete in grid
     ]
+
+
+class MetricRow(Mapping[str, float]):
+    """One bin of one entity's metrics: a row of a dense (bins × metrics) matrix sharing one
+    name → column index; metrics the engine did not write in that bin read 0."""
+
+    __slots__ = ("_index", "_values")
+
+    def __init__(self, index: Mapping[str, int], values: Sequence[float]) -> None:
+        self._index = index
+        self._values = values
+
+    def __getitem__(self, metric: str) -> float:
+        return self._values[self._index[metric]]
+
+    def get(self, metric: str, default: Any = None) -> Any:  # the hot call: no KeyError round trip
+        i = self._index.get(metric)
+        return default if i is None else self._values[i]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._index)
+
+    def __len__(self) -> int:
+        return len(self._index)
+
+
+def points_from_columns(
+    grid: Sequence[tuple[int, bool]],
+    bin_seconds: int,
+    t: npt.NDArray[np.int64],
+    metric: npt.NDArray[np.int64],
+    names: Sequence[str],
+    value: npt.NDArray[np.float64],
+    global_ok: Mapping[int, bool] | None = None,
+) -> list[Point]:
+    """:func:`dense_points` from columns: bin starts ``t`` (epoch seconds), metric codes into
+    ``names`` and values, for a contiguous ``grid``; one matrix per entity instead of a dict per
+    bin (the same points, read through :class:`MetricRow`)."""
+    n = len(grid)
+    if n == 0:
+        return []
+    first = grid[0][0]
+    if grid[-1][0] != first + (n - 1) * bin_seconds:
+        rows = zip(t.tolist(), [names[c] for c in metric.tolist()], value.tolist(), strict=True)
+        return dense_points(grid, bin_seconds, rows, global_ok)
+    ti = (t - first) // bin_seconds
+    ok = (ti >= 0) & (ti < n)
+    codes, local = np.unique(metric[ok], return_inverse=True)
+    mat = np.zeros((n, len(codes)), dtype=np.float64)
+    mat[ti[ok], local.reshape(-1)] = value[ok]
+    index = {names[c]: j for j, c in enumerate(codes.tolist())}
+    shares = _share_rows(mat, index)
+    values = mat.tolist()
+    return [
+        Point(
+            start,
+            bin_seconds,
+            MetricRow(index, values[k]),
+            complete,
+            global_ok is None or global_ok.get(start, False),
+            shares[k],
+        )
+        for k, (start, complete) in enumerate(grid)
+    ]
+
+
+def _share_rows(mat: npt.NDArray[np.float64], index: Mapping[str, int]) -> list[dict[str, float]]:
+    cols = [(j, m[len("upstream.") : -len(".share")]) for m, j in index.items() if _is_share(m)]
+    out: list[dict[str, float]] = [{} for _ in range(len(mat))]
+    for j, asn in cols:
+        col = mat[:, j]
+        for k in np.flatnonzero(col > 0).tolist():
+            out[k][asn] = float(col[k])
+    return out
+
+
+def _is_share(metric: str) -> bool:
+    return metric.startswith("upstream.") and metric.endswith(".share")
 
 
 def reliable_bins(
@@ -143,8 +235,10 @@ __all__ = [
     "V6_SLASH48_ANY",
     "VISIBILITY_METRICS",
     "WITHDRAWALS",
+    "MetricRow",
     "Point",
     "dense_points",
+    "points_from_columns",
     "reliable_bins",
     "wanted_metric",
 ]

@@ -15,9 +15,10 @@ outage) and incomplete bins leave both detectors unchanged.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from outagewatch.detect.event import Event
+from outagewatch.detect.evolve import evolve
 from outagewatch.detect.point import Point
 
 
@@ -46,8 +47,12 @@ class UpstreamState:
 
 
 def _top(shares: Mapping[str, float]) -> tuple[str, float]:
-    asn = min(shares, key=lambda a: (-shares[a], a))
-    return asn, shares[asn]
+    """The upstream with the largest share (the smallest ASN text among equals)."""
+    if len(shares) == 1:
+        return next(iter(shares.items()))
+    best = max(shares.values())
+    asn = min(a for a, v in shares.items() if v == best)
+    return asn, best
 
 
 def step(
@@ -57,9 +62,10 @@ def step(
     shares = point.upstream_shares()
     if not point.complete or not shares:
         return state, []
-    state, events = _change(state, point, shares, entity_type, entity, p)
+    top = _top(shares)
+    state, events = _change(state, point, shares, top, entity_type, entity, p)
     if entity_type in p.single_entity_types:
-        state, more = _single(state, point, shares, entity_type, entity, p)
+        state, more = _single(state, point, shares, top, entity_type, entity, p)
         events.extend(more)
     return state, events
 
@@ -68,13 +74,14 @@ def _change(
     state: UpstreamState,
     point: Point,
     shares: dict[str, float],
+    top_of: tuple[str, float],
     entity_type: str,
     entity: str,
     p: UpstreamParams,
 ) -> tuple[UpstreamState, list[Event]]:
-    top, top_share = _top(shares)
+    top, top_share = top_of
     if state.dominant is None:
-        return replace(state, dominant=top, settled_share=top_share, settled=shares), []
+        return evolve(state, dominant=top, settled_share=top_share, settled=shares), []
     dom_share = shares.get(state.dominant, 0.0)
     switched = top != state.dominant and top_share - dom_share >= p.min_margin
     dropped = dom_share <= state.settled_share - p.share_drop
@@ -82,11 +89,18 @@ def _change(
         settled = (
             0.9 * state.settled_share + 0.1 * dom_share if top == state.dominant else state.settled_share
         )
-        return replace(state, candidate=None, candidate_bins=0, settled_share=settled, settled=shares), []
+        if (
+            state.candidate is None
+            and state.candidate_bins == 0
+            and settled == state.settled_share
+            and shares == state.settled
+        ):
+            return state, []  # nothing moved: the steady state of almost every bin
+        return evolve(state, candidate=None, candidate_bins=0, settled_share=settled, settled=shares), []
     key = top if switched else f"-{state.dominant}"
     if state.candidate != key:
-        state = replace(state, candidate=key, candidate_start=point.bin_start, candidate_bins=0)
-    state = replace(state, candidate_bins=state.candidate_bins + 1)
+        state = evolve(state, candidate=key, candidate_start=point.bin_start, candidate_bins=0)
+    state = evolve(state, candidate_bins=state.candidate_bins + 1)
     if state.candidate_bins < p.k_bins:
         return state, []
     start = state.candidate_start
@@ -119,7 +133,7 @@ def _change(
         None,
         evidence,
     )
-    state = replace(
+    state = evolve(
         state, dominant=top, settled_share=top_share, settled=shares, candidate=None, candidate_bins=0
     )
     return state, [ev]
@@ -129,25 +143,28 @@ def _single(
     state: UpstreamState,
     point: Point,
     shares: dict[str, float],
+    top_of: tuple[str, float],
     entity_type: str,
     entity: str,
     p: UpstreamParams,
 ) -> tuple[UpstreamState, list[Event]]:
-    top, top_share = _top(shares)
+    top, top_share = top_of
     single = top if top_share >= p.single_share else None
+    if single is not None and state.single_open and single == state.single:
+        return state, []  # open and unchanged: the bin count no longer matters
     events: list[Event] = []
     if state.single_open and single != state.single:
         events.append(
             _single_event(state, point.bin_start, point.bin_start, "closed", shares, entity_type, entity)
         )
-        state = replace(state, single_open=False)
+        state = evolve(state, single_open=False)
     if single is None:
-        return replace(state, single=None, single_bins=0), events
+        return evolve(state, single=None, single_bins=0), events
     if single != state.single:
-        state = replace(state, single=single, single_start=point.bin_start, single_bins=0)
-    state = replace(state, single_bins=state.single_bins + 1)
+        state = evolve(state, single=single, single_start=point.bin_start, single_bins=0)
+    state = evolve(state, single_bins=state.single_bins + 1)
     if not state.single_open and state.single_bins >= p.single_bins:
-        state = replace(state, single_open=True)
+        state = evolve(state, single_open=True)
         events.append(_single_event(state, None, point.bin_start, "opened", shares, entity_type, entity))
     return state, events
 

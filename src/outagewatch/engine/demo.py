@@ -8,6 +8,7 @@ of every bin; the finished bins are bulk-written into a fresh DuckDB store at th
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 import time
@@ -17,8 +18,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from outagewatch import read_mrt
 from outagewatch.detect.event import Event
@@ -138,28 +139,36 @@ def store_bins(
     return int(signals.num_rows)
 
 
-def _plain(t: pa.DataType) -> pa.DataType:
-    return t.value_type if pa.types.is_dictionary(t) else t
-
-
 def kept_signals(table: pa.Table) -> pa.Table:
     """The rows the demo keeps: what the detectors read, plus IPv4 visibility at every full-feed
     threshold and announcements for countries, prefixes and the global view (the charts); for
-    origin ASes only what the detectors read. Keeps the demo store small and quick to write."""
-    table = table.cast(pa.schema([(f.name, _plain(f.type)) for f in table.schema]))
-    metric, etype = table.column("metric"), table.column("entity_type")
-    names = pc.unique(metric).to_pylist()
-    wanted = pa.array([m for m in names if m is not None and wanted_metric(m)], pa.string())
-    charts = pa.array(
-        [
-            m
-            for m in names
-            if m is not None and ((m.startswith("ipv4.visible_") and ".ff_" in m) or m == "all.announcements")
-        ],
-        pa.string(),
-    )
-    keep = pc.or_(pc.is_in(metric, wanted), pc.and_(pc.is_in(metric, charts), pc.not_equal(etype, "as")))
-    return table.filter(keep)
+    origin ASes only what the detectors read. Keeps the demo store small and quick to write.
+
+    Decided per record batch on its dictionaries (a few metric names each), applied through the
+    dictionary codes; the kept rows stay dictionary-encoded (DuckDB reads them as VARCHAR)."""
+    kept = []
+    for batch in table.to_batches():
+        metric, etype = batch.column("metric"), batch.column("entity_type")
+        if not (isinstance(metric, pa.DictionaryArray) and isinstance(etype, pa.DictionaryArray)):
+            metric, etype = metric.dictionary_encode(), etype.dictionary_encode()
+        flags = np.array([_kept(m) for m in metric.dictionary.to_pylist()], dtype=bool).reshape(-1, 2)
+        not_as = np.array([t != "as" for t in etype.dictionary.to_pylist()], dtype=bool)
+        codes = metric.indices.to_numpy(zero_copy_only=False)
+        keep = flags[codes, 0] | (flags[codes, 1] & not_as[etype.indices.to_numpy(zero_copy_only=False)])
+        if keep.all():
+            kept.append(batch)
+        elif keep.any():
+            kept.append(batch.filter(pa.array(keep)))
+    return pa.Table.from_batches(kept, table.schema)
+
+
+@functools.lru_cache(maxsize=65536)
+def _kept(metric: str | None) -> tuple[bool, bool]:
+    """(a detector reads it, a dashboard chart of a country, prefix or the global view shows it)."""
+    if metric is None:
+        return False, False
+    chart = (metric.startswith("ipv4.visible_") and ".ff_" in metric) or metric == "all.announcements"
+    return wanted_metric(metric), chart
 
 
 def run_demo(

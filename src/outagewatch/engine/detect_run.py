@@ -7,6 +7,7 @@ rows. Reading events and names back (for ``outagewatch report``) lives here too.
 
 from __future__ import annotations
 
+import itertools
 import json
 import time
 from collections.abc import Sequence
@@ -15,10 +16,20 @@ from datetime import UTC, datetime
 from typing import Any
 
 import duckdb
+import numpy as np
+import numpy.typing as npt
 import pyarrow as pa
+import pyarrow.compute as pc
 
-from outagewatch.detect import DEFAULT_PARAMS, Event, Params, dense_points, latest, outage
-from outagewatch.detect.point import DETECTOR_METRICS, FULL_FEED_V4, FULL_FEED_V6, UPDATES, reliable_bins
+from outagewatch.detect import DEFAULT_PARAMS, Event, Params, latest, outage
+from outagewatch.detect.point import (
+    DETECTOR_METRICS,
+    FULL_FEED_V4,
+    FULL_FEED_V6,
+    UPDATES,
+    points_from_columns,
+    reliable_bins,
+)
 from outagewatch.detect.replay import replay
 from outagewatch.enrich.country_names import country_name
 
@@ -136,11 +147,39 @@ def busy_entities(
     return con.sql(sql, params=[bin_seconds, _dt(lo), _dt(hi)]).to_arrow_table()
 
 
-def _by_entity(table: pa.Table) -> dict[tuple[str, str], list[tuple[int, str, float]]]:
-    out: dict[tuple[str, str], list[tuple[int, str, float]]] = {}
-    cols = [table.column(c).to_pylist() for c in ("entity_type", "entity", "t", "metric", "value")]
-    for et, e, t, m, v in zip(*cols, strict=True):
-        out.setdefault((et, e), []).append((int(t), m, float(v)))
+@dataclass(frozen=True, slots=True)
+class _Series:
+    """Signal rows of one entity, as columns (metric codes into the table's metric names)."""
+
+    t: npt.NDArray[np.int64]
+    metric: npt.NDArray[np.int64]
+    value: npt.NDArray[np.float64]
+    names: list[str]
+
+    def rows(self) -> list[tuple[int, str, float]]:
+        names = self.names
+        metrics = [names[c] for c in self.metric.tolist()]
+        return list(zip(self.t.tolist(), metrics, self.value.tolist(), strict=True))
+
+
+def _by_entity(table: pa.Table) -> dict[tuple[str, str], _Series]:
+    """``(entity_type, entity) → its rows`` from rows ordered by entity (as :func:`_signal_rows`
+    returns them): cut at the entity boundaries, one column slice per entity."""
+    if table.num_rows == 0:
+        return {}
+    et = table.column("entity_type").combine_chunks()
+    en = table.column("entity").combine_chunks()
+    key = pc.binary_join_element_wise(et, en, "\x00").dictionary_encode()
+    idx = key.indices.to_numpy(zero_copy_only=False)
+    cuts = [0, *(np.flatnonzero(idx[1:] != idx[:-1]) + 1).tolist(), len(idx)]
+    metric = table.column("metric").combine_chunks().dictionary_encode()
+    names = [str(m) for m in metric.dictionary.to_pylist()]
+    codes = metric.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+    t = table.column("t").to_numpy().astype(np.int64)
+    v = table.column("value").to_numpy().astype(np.float64)
+    out: dict[tuple[str, str], _Series] = {}
+    for a, b in itertools.pairwise(cuts):
+        out[(str(et[a].as_py()), str(en[a].as_py()))] = _Series(t[a:b], codes[a:b], v[a:b], names)
     return out
 
 
@@ -164,13 +203,16 @@ def detect_store(
         return summary
     busy = busy_entities(con, grid, bin_seconds, entity_types, params)
     series = _by_entity(_signal_rows(con, bin_seconds, grid[0][0], grid[-1][0], busy))
-    global_rows = series.get(("global", "all"), [])
+    glob = series.get(("global", "all"))
     if "global" not in entity_types:
         series.pop(("global", "all"), None)
-    global_ok = reliable_bins(global_rows)
+    global_ok = reliable_bins(glob.rows() if glob is not None else [])
     events: list[Event] = []
-    for (et, e), rows in sorted(series.items()):
-        events.extend(replay(dense_points(grid, bin_seconds, rows, global_ok), et, e, params))
+    for (et, e), cols in sorted(series.items()):
+        points = points_from_columns(
+            grid, bin_seconds, cols.t, cols.metric, cols.names, cols.value, global_ok
+        )
+        events.extend(replay(points, et, e, params))
     summary.entities = len(series)
     summary.events = [
         ev

@@ -39,7 +39,7 @@ from outagewatch.parse.rislive import decode
 from outagewatch.signals.engine import ClosedBin, SignalEngine
 from outagewatch.signals.partial import finalize
 from outagewatch.signals.snapshot import snapshot
-from outagewatch.store.writes import insert, upsert
+from outagewatch.store.writes import insert, replace_bins, upsert
 
 TS = pa.timestamp("us", tz="UTC")
 MAX_PROBLEMS_PER_BATCH = 100
@@ -196,7 +196,7 @@ class Watcher:
         are never emitted again, see ``floor_us``), so plain inserts serve; upserts otherwise."""
         run_sql(self.con, "BEGIN TRANSACTION")
         try:
-            write(self.con, "signals", signals)
+            replace_bins(self.con, signals)
             write(self.con, "peers", cb.peers)
             upsert(self.con, "bins", _bins_row(cb, complete))
             self._write_events(events)

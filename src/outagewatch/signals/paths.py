@@ -26,7 +26,8 @@ U32 = npt.NDArray[np.uint32]
 
 
 class PathTable:
-    """Growing arrays indexed by path id: hash, origin ASN, upstream ASN."""
+    """Growing arrays indexed by path id: hash, origin ASN, upstream ASN, and the dense id of its
+    (origin, upstream) pair (what the per-bin upstream roll-up counts by)."""
 
     def __init__(self) -> None:
         self.index = HashIndex()
@@ -37,6 +38,10 @@ class PathTable:
         self.up_index = HashIndex()  # upstream ASN → dense upstream id
         self.up_asn = np.zeros(0, dtype=np.uint32)
         self.up_id = np.zeros(1, dtype=np.int64)  # per path
+        self.pair_index = HashIndex()  # (origin, upstream) → dense pair id
+        self.pair_id = np.zeros(1, dtype=np.int64)  # per path
+        self.pair_origin = np.zeros(0, dtype=np.uint32)
+        self.pair_up_id = np.zeros(0, dtype=np.int64)
 
     def intern(self, cols: Columns, rows: npt.NDArray[np.int64]) -> npt.NDArray[np.uint32]:
         """Path ids (≥ 1) of the AS paths of ``rows`` in ``cols``, interning new ones."""
@@ -64,6 +69,12 @@ class PathTable:
         if len(new_pos):
             self.up_asn = np.concatenate([self.up_asn, upstream[new_pos].astype(np.uint32)])
         self.up_id = np.concatenate([self.up_id, up_ids])
+        pair_key = (origin.astype(np.uint64) << np.uint64(32)) | upstream.astype(np.uint64)
+        pair_ids, new_pair = self.pair_index.get_or_insert(pair_key)
+        if len(new_pair):
+            self.pair_origin = np.concatenate([self.pair_origin, origin[new_pair].astype(np.uint32)])
+            self.pair_up_id = np.concatenate([self.pair_up_id, up_ids[new_pair]])
+        self.pair_id = np.concatenate([self.pair_id, pair_ids])
 
     def nbytes(self) -> int:
         return int(self.hash.nbytes + self.origin.nbytes + self.upstream.nbytes + self.index.nbytes())

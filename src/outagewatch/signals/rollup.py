@@ -205,12 +205,15 @@ def upstream_partial(ctx: BinContext) -> list[pa.Table]:
     keep[0] = False
     pids = np.flatnonzero(keep)
     if len(pids):
-        key = paths.origin[pids].astype(np.int64) * (n_up + 1) + paths.up_id[pids]
-        uk, inv = np.unique(key, return_inverse=True)
-        cnt = np.bincount(inv.reshape(-1), weights=path_count[pids].astype(np.float64))
-        origin = (uk // (n_up + 1)).astype(np.uint32)
+        per_pair = np.bincount(
+            paths.pair_id[pids], weights=path_count[pids].astype(np.float64), minlength=len(paths.pair_origin)
+        )
+        pairs = np.flatnonzero(per_pair)  # (origin, upstream) pairs with routes, in (origin, upstream) order:
+        pairs = pairs[np.lexsort((paths.pair_up_id[pairs], paths.pair_origin[pairs]))]
+        cnt = per_pair[pairs]
+        origin = paths.pair_origin[pairs]
         a_idx, a_ok = find_sorted(ctx.known_as, origin)
-        ups = paths.up_asn[uk % (n_up + 1)]
+        ups = paths.up_asn[paths.pair_up_id[pairs]]
         block_ = upstream_block(
             ctx.bin_start_us, ctx.bin_seconds, "as", _as_names(ctx), a_idx[a_ok], ups[a_ok], cnt[a_ok]
         )

@@ -53,8 +53,8 @@ def upsert(con: duckdb.DuckDBPyConnection, table: str, data: pa.Table) -> int:
 def replace_bins(con: duckdb.DuckDBPyConnection, data: pa.Table) -> int:
     """Write signal rows, replacing every stored row of the same (bin_seconds, bin_start) bins.
 
-    Faster than ``INSERT OR REPLACE`` on tens of millions of rows (no per-row conflict check)
-    and exact for re-ingests: a bin is rewritten as a whole."""
+    The signals table has no primary key (schema v2): this is what keeps re-ingests idempotent,
+    exactly: a bin is rewritten as a whole."""
     if data.num_rows == 0:
         return 0
     cols = _UPSERT_COLUMNS["signals"]
@@ -72,7 +72,7 @@ def replace_bins(con: duckdb.DuckDBPyConnection, data: pa.Table) -> int:
 
 
 def insert(con: duckdb.DuckDBPyConnection, table: str, data: pa.Table) -> int:
-    """Plain bulk insert (tables without a primary key: problems)."""
+    """Plain bulk insert (new rows only: problems, or the signals of bins not stored yet)."""
     if data.num_rows == 0:
         return 0
     view = f"_ow_insert_{table}"

@@ -44,10 +44,18 @@ def upsert(con: duckdb.DuckDBPyConnection, table: str, data: pa.Table) -> int:
     con.register(view, data.select(list(cols)))
     try:
         names = ", ".join(f'"{c}"' for c in cols)
-        con.execute(f"INSERT OR REPLACE INTO {table} ({names}) SELECT {names} FROM {view}")
+        if table == "signals":  # no primary key (schema v2): delete the same keys, then insert
+            keys = ", ".join(_SIGNAL_KEY)
+            con.execute(f"DELETE FROM signals WHERE ({keys}) IN (SELECT {keys} FROM {view})")
+            con.execute(f"INSERT INTO signals ({names}) SELECT {names} FROM {view}")
+        else:
+            con.execute(f"INSERT OR REPLACE INTO {table} ({names}) SELECT {names} FROM {view}")
     finally:
         con.unregister(view)
     return int(data.num_rows)
+
+
+_SIGNAL_KEY = ("bin_seconds", "bin_start", "entity_type", "entity", "metric")
 
 
 def replace_bins(con: duckdb.DuckDBPyConnection, data: pa.Table) -> int:

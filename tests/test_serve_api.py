@@ -11,6 +11,7 @@ import pytest
 
 from outagewatch.serve import create_app
 from outagewatch.serve.params import MAX_POINTS
+from outagewatch.store.schema import SCHEMA_VERSION
 from test_serve_support import BACK, DROP, EVENTS, KP_PREFIXES, build_store, running_server
 
 KP_OUTAGE = EVENTS[0]["event_id"]
@@ -34,7 +35,7 @@ def test_health_and_version(client: httpx.Client) -> None:
     assert health["status"] == "ok"
     assert health["latest_bin"] == "2014-12-23T11:55:00Z"
     assert health["snapshot"]["last_error"] is None
-    assert get(client, "/api/v1/version")["schema_version"] == health["schema_version"] == 1
+    assert get(client, "/api/v1/version")["schema_version"] == health["schema_version"] == SCHEMA_VERSION
 
 
 def test_openapi_document_lists_every_endpoint(client: httpx.Client) -> None:

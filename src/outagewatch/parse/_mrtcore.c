@@ -1399,6 +1399,76 @@ static PyObject *Decoder_decode(Decoder *d, PyObject *args, PyObject *kw) {
     return Py_BuildValue("(nNN)", (Py_ssize_t)consumed, cols, probs);
 }
 
+PyDoc_STRVAR(split_point_doc,
+"split_point(buf, target) -> (offset, records, last_ts) | None\n\n"
+"The first record boundary at or after target in buf, if every record before it is a\n"
+"BGP4MP/BGP4MP_ET record with a plausible length that lies wholly in buf (so decoding\n"
+"buf[:offset] changes no decoder state but offset, record index and last_ts: a second decoder\n"
+"that adopt()s this one can decode buf[offset:] at the same time). None otherwise.");
+
+static PyObject *Decoder_split_point(Decoder *d, PyObject *args) {
+    Py_buffer view;
+    Py_ssize_t target;
+    if (!PyArg_ParseTuple(args, "y*n", &view, &target)) return NULL;
+    const uint8_t *buf = (const uint8_t *)view.buf;
+    size_t len = (size_t)view.len, pos = 0;
+    int64_t records = 0, last_ts = d->last_ts;
+    int ok = 0;
+    Py_BEGIN_ALLOW_THREADS
+    while (pos + 12 <= len) {
+        if (records > 0 && pos >= (size_t)target) { ok = 1; break; }
+        const uint8_t *h = buf + pos;
+        uint16_t t = be16(h + 4), st = be16(h + 6);
+        uint32_t rlen = be32(h + 8);
+        if ((t != 16 && t != 17) || !known_type(t, st) || rlen > RESYNC_MAX_LEN || (t == 17 && rlen < 4) ||
+            len - pos - 12 < rlen)
+            break;
+        last_ts = be32(h);
+        records++;
+        pos += 12 + (size_t)rlen;
+    }
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&view);
+    if (!ok || pos >= len) Py_RETURN_NONE;
+    return Py_BuildValue("(nLL)", (Py_ssize_t)pos, (long long)records, (long long)last_ts);
+}
+
+PyDoc_STRVAR(adopt_doc,
+"adopt(other, offset_delta=0, records_delta=0, last_ts=-1)\n\n"
+"Take other's decoding state (offset, record index, last time, peer index table, notes given),\n"
+"moved on by the deltas that split_point() reported (last_ts -1: other's).");
+
+static PyObject *Decoder_adopt(Decoder *d, PyObject *args) {
+    PyObject *o;
+    long long doff = 0, drec = 0, last_ts = -1;
+    if (!PyArg_ParseTuple(args, "O|LLL", &o, &doff, &drec, &last_ts)) return NULL;
+    if (!PyObject_TypeCheck(o, Py_TYPE(d))) {
+        PyErr_SetString(PyExc_TypeError, "adopt() needs another Decoder");
+        return NULL;
+    }
+    Decoder *src = (Decoder *)o;
+    if (src != d) {
+        Peer *peers = NULL;
+        if (src->npeers) {
+            peers = malloc(src->npeers * sizeof(Peer));
+            if (!peers) return PyErr_NoMemory();
+            memcpy(peers, src->peers, src->npeers * sizeof(Peer));
+        }
+        free(d->peers);
+        d->peers = peers;
+        d->npeers = src->npeers;
+        d->have_peer_table = src->have_peer_table;
+        d->warned_td1_len = src->warned_td1_len;
+        d->warned_addpath = src->warned_addpath;
+    }
+    d->offset = src->offset + doff;
+    d->record = src->record + drec;
+    d->last_ts = last_ts >= 0 ? last_ts : src->last_ts;
+    Py_RETURN_NONE;
+}
+
+static PyObject *Decoder_get_warned_addpath(Decoder *d, void *c) { return PyBool_FromLong(d->warned_addpath); }
+
 static PyObject *Decoder_get_offset(Decoder *d, void *c) { return PyLong_FromLongLong(d->offset); }
 static PyObject *Decoder_get_record(Decoder *d, void *c) { return PyLong_FromLongLong(d->record); }
 static PyObject *Decoder_get_npeers(Decoder *d, void *c) { return PyLong_FromUnsignedLong(d->npeers); }
@@ -1407,10 +1477,13 @@ static PyGetSetDef Decoder_getset[] = {
     {"offset", (getter)Decoder_get_offset, NULL, "absolute offset of the next unread byte", NULL},
     {"record_index", (getter)Decoder_get_record, NULL, "index of the next MRT record", NULL},
     {"peer_count", (getter)Decoder_get_npeers, NULL, "peers in the current PEER_INDEX_TABLE", NULL},
+    {"warned_addpath", (getter)Decoder_get_warned_addpath, NULL, "the add-path note was given", NULL},
     {NULL}};
 
 static PyMethodDef Decoder_methods[] = {
     {"decode", (PyCFunction)(void (*)(void))Decoder_decode, METH_VARARGS | METH_KEYWORDS, decode_doc},
+    {"split_point", (PyCFunction)Decoder_split_point, METH_VARARGS, split_point_doc},
+    {"adopt", (PyCFunction)Decoder_adopt, METH_VARARGS, adopt_doc},
     {NULL}};
 
 static PyTypeObject DecoderType = {

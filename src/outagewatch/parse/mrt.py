@@ -175,6 +175,25 @@ class MrtDecoder:
         problems = [Problem(self.source, off, rec, typ, sub, cause) for off, rec, typ, sub, cause in raw]
         return batch, int(consumed), problems
 
+    @property
+    def warned_addpath(self) -> bool:
+        """Whether the one-per-input note about add-path NLRI under plain subtypes was given."""
+        return bool(self._core.warned_addpath)
+
+    def split_point(self, buf: bytes | bytearray | memoryview, target: int) -> tuple[int, int, int] | None:
+        """A record boundary at or after ``target`` up to which ``buf`` holds only complete,
+        plausible BGP4MP records: (offset, records before it, time of the last one), or None.
+        Decoding up to there changes nothing but position and time, so a second decoder that
+        adopts this one (:meth:`adopt`) can decode the rest at the same time."""
+        got = self._core.split_point(buf, target)
+        return None if got is None else (int(got[0]), int(got[1]), int(got[2]))
+
+    def adopt(
+        self, other: MrtDecoder, offset_delta: int = 0, records_delta: int = 0, last_ts: int = -1
+    ) -> None:
+        """Continue from ``other``'s state (moved on by a :meth:`split_point`'s deltas)."""
+        self._core.adopt(other._core, offset_delta, records_delta, last_ts)
+
     def feed(
         self, buf: bytes | bytearray | memoryview, final: bool = False
     ) -> tuple[list[pa.RecordBatch], int, list[Problem]]:

@@ -20,6 +20,7 @@ import os
 import threading
 import warnings
 from collections.abc import Generator, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from queue import Queue
 from types import TracebackType
@@ -36,6 +37,9 @@ if TYPE_CHECKING:
     import polars as pl
 
 CHUNK_SIZE: Final = 8 << 20
+MIN_SPLIT: Final = 256 << 10
+"""Decoded bytes from which a plain input's chunk is decoded in two halves at once."""
+ADDPATH_NOTE: Final = "add-path NLRI under a non-add-path MRT subtype"
 HEADER: Final = 12
 MAX_WARNINGS: Final = 100
 MAX_KEPT_PROBLEMS: Final = 100_000
@@ -68,6 +72,24 @@ class _BufferPool:
 
 
 _BUFFERS = _BufferPool()
+_POOL: ThreadPoolExecutor | None = None
+_POOL_LOCK = threading.Lock()
+
+
+def _pool() -> ThreadPoolExecutor:
+    """One worker thread, shared by every reader, for the second half of a split chunk."""
+    global _POOL
+    with _POOL_LOCK:
+        if _POOL is None:
+            _POOL = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mrt-decode")
+        return _POOL
+
+
+def _usable_cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
 
 
 class MrtProblemWarning(UserWarning):
@@ -84,6 +106,7 @@ class ReaderStats:
     elements: int = 0
     batches: int = 0
     problems: int = 0
+    split_chunks: int = 0  # chunks decoded in two halves at once
 
 
 def _check_mrt(name: str, head: bytes) -> None:
@@ -108,6 +131,7 @@ class MrtReader:
         on_problem: ProblemPolicy = "warn",
         chunk_size: int = CHUNK_SIZE,
         prefetch: bool = True,
+        parallel: bool | None = None,
     ) -> None:
         if on_problem not in ("ignore", "warn", "fail"):
             raise ValueError(f"on_problem must be 'ignore', 'warn' or 'fail', not {on_problem!r}")
@@ -120,6 +144,12 @@ class MrtReader:
         self._chunk_size = max(int(chunk_size), 1 << 16)
         self._prefetch = prefetch
         self._decoder = MrtDecoder(source=self.name, collector=collector, batch_size=batch_size)
+        self._twin: MrtDecoder | None = None
+        self._parallel = (
+            (_usable_cores() >= 2 if parallel is None else parallel)
+            and self._stream.codec == "plain"
+            and on_problem != "fail"
+        )
         self._warned = 0
         self._started = False
         try:
@@ -201,6 +231,11 @@ class MrtReader:
 
     def _decode(self, buf: bytes | bytearray, end: int, final: bool) -> Generator[pa.RecordBatch, None, int]:
         """Decode the complete records in buf[:end]; returns the count of bytes used."""
+        if self._parallel and end >= MIN_SPLIT:
+            with memoryview(buf) as whole, whole[:end] as head:
+                split = self._decoder.split_point(head, end // 2)
+            if split is not None:
+                return (yield from self._decode_halves(buf, end, final, split))
         dec = self._decoder
         pos = 0
         with memoryview(buf) as whole:
@@ -217,6 +252,44 @@ class MrtReader:
                     break
         self.stats.records = dec.record_index
         return pos
+
+    def _decode_halves(
+        self, buf: bytes | bytearray, end: int, final: bool, split: tuple[int, int, int]
+    ) -> Generator[pa.RecordBatch, None, int]:
+        """buf[:split] (only whole BGP4MP records, see ``MrtDecoder.split_point``) here and
+        buf[split:end] in a worker thread, at the same time (the decoder releases the GIL);
+        batches and problems come out in input order, exactly as one decoder gives them."""
+        pos, records, last_ts = split
+        first = self._decoder
+        if self._twin is None:
+            self._twin = MrtDecoder(source=self.name, collector=self.collector, batch_size=first.batch_size)
+        second = self._twin
+        second.adopt(first, pos, records, last_ts)
+        noted = first.warned_addpath
+        whole = memoryview(buf)
+        left, right = whole[:pos], whole[pos:end]
+        try:
+            later = _pool().submit(second.feed, right, final)
+            a_batches, a_used, a_problems = first.feed(left, False)
+            b_batches, b_used, b_problems = later.result()
+        finally:
+            left.release()
+            right.release()
+            whole.release()
+        if a_used != pos:  # split_point promised whole records: a decoder bug, not bad input
+            raise MrtError(f"{self.name}: parallel decode stopped at {a_used}, not at the split {pos}")
+        if first.warned_addpath and not noted:  # the note is given once per input
+            b_problems = [p for p in b_problems if ADDPATH_NOTE not in p.cause]
+        first.adopt(second)
+        self.stats.split_chunks += 1
+        for batches, problems in ((a_batches, a_problems), (b_batches, b_problems)):
+            self._report(problems)
+            for batch in batches:
+                self.stats.elements += batch.num_rows
+                self.stats.batches += 1
+                yield batch
+        self.stats.records = first.record_index
+        return pos + b_used
 
     def _fill(self, buf: bytearray, filled: int) -> tuple[int, Problem | None]:
         """Read into buf[filled:]; returns the new fill level and a problem if the stream broke."""
@@ -314,6 +387,7 @@ def read_mrt(
     batch_size: int = 65536,
     on_problem: ProblemPolicy = "warn",
     chunk_size: int = CHUNK_SIZE,
+    parallel: bool | None = None,
 ) -> MrtReader:
     """Open an MRT file (path or binary file object; plain, gzip or bzip2 by magic bytes).
 
@@ -321,9 +395,16 @@ def read_mrt(
     :data:`~outagewatch.model.element.ELEMENT_SCHEMA`, of about ``batch_size`` rows each.
     ``reader.problems`` lists damaged-input :class:`Problem` s, ``reader.stats`` counts
     bytes, records and elements. Raises :class:`MrtError` for unusable inputs.
+    ``parallel`` (default: when two cores are usable) decodes uncompressed BGP4MP input in two
+    threads, with the same batches and problems as one.
     """
     return MrtReader(
-        source, collector=collector, batch_size=batch_size, on_problem=on_problem, chunk_size=chunk_size
+        source,
+        collector=collector,
+        batch_size=batch_size,
+        on_problem=on_problem,
+        chunk_size=chunk_size,
+        parallel=parallel,
     )
 
 

@@ -5,7 +5,8 @@ Same real input, one run, ratios printed (never a timed unit test):
 (a) the gzip RIS update files of ``../shared/data/mrt/ris-2022-week/`` (2.59 M elements):
     ours (MRT → Arrow batches), ``bgpdump -m`` to /dev/null, pybgpkit-parser iterating
     elements, and ``gzip -dc`` to /dev/null as the decompression floor;
-(b) the same files decompressed to a temporary folder (uncompressed input);
+(b) the same files decompressed to a temporary folder (uncompressed input, 129 files), and
+    (b2) those bytes as one file (no per-file set-up for either reader);
 (c) peak RSS of our reader streaming one ≥ 700 MB uncompressed file, made in /tmp by
     concatenating the decompressed files repeatedly (run in a fresh process).
 
@@ -208,6 +209,15 @@ def main() -> None:
         if with_bgpkit:
             b["bgpkit"] = measure("pybgpkit-parser 0.6.2", lambda: pybgpkit(plain))
 
+        one = tmp / "one.mrt"
+        with one.open("wb") as out:
+            for f in plain:
+                out.write(Path(f).read_bytes())
+        print(f"\n(b2) the same uncompressed bytes as one file ({one.stat().st_size / 1e6:.0f} MB)")
+        b2: dict[str, Run] = {}
+        b2["ours"] = measure("ours (→ Arrow batches)", lambda: ours([str(one)]))
+        b2["bgpdump"] = measure("bgpdump -m > /dev/null", lambda: command([BGPDUMP, "-m"], [str(one)]), n)
+
         big = tmp / "big.mrt"
         size = make_big(plain, big, big_mb)
         big_n, big_wall, big_cpu, rss_kb = big_file_rss(big)
@@ -220,6 +230,7 @@ def main() -> None:
         section(
             "(b) uncompressed: elements/s", b, [("bgpdump", "bgpdump", 50), ("bgpkit", "pybgpkit-parser", 0)]
         )
+        section("(b2) uncompressed, one file: elements/s", b2, [("bgpdump", "bgpdump", 50)])
         print(
             f"\n(c) streaming one {size / 1e6:.0f} MB uncompressed file: {big_n:,} elements, "
             f"{big_n / big_wall:,.0f} el/s wall, {big_n / big_cpu:,.0f} el/s cpu, "

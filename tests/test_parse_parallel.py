@@ -12,10 +12,11 @@ import pytest
 
 from outagewatch import read_mrt
 from outagewatch.model.element import ELEMENT_SCHEMA
-from outagewatch.sources.mrtfile import MIN_SPLIT
+from outagewatch.sources.mrtfile import MrtReader
 
 pytestmark = pytest.mark.shared
-CHUNK = 2 * MIN_SPLIT  # every full chunk is split
+SPLIT = 256 << 10  # smaller than the default, so that these inputs span several split chunks
+CHUNK = 2 * SPLIT
 
 # (files concatenated into one plain input, how many times) — real files of each kind
 CASES = {
@@ -67,7 +68,14 @@ def _bytes(path: Path) -> bytes:
 
 
 def _read(path: Path, parallel: bool) -> tuple[pa.Table, list[tuple[object, ...]], int, int]:
-    reader = read_mrt(path, collector="rrc00", chunk_size=CHUNK, on_problem="ignore", parallel=parallel)
+    reader = MrtReader(
+        path,
+        collector="rrc00",
+        chunk_size=CHUNK,
+        on_problem="ignore",
+        parallel=parallel,
+        split_min_bytes=SPLIT,
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         table = pa.Table.from_batches(list(reader), ELEMENT_SCHEMA)

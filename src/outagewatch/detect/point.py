@@ -78,17 +78,21 @@ class Point:
         return _shares(self.metrics.items())
 
 
+def _is_share(metric: str) -> bool:
+    return metric.startswith("upstream.") and metric.endswith(".share")
+
+
 def _shares(items: Iterable[tuple[str, float]]) -> dict[str, float]:
     out: dict[str, float] = {}
     for name, value in items:
-        if name.startswith("upstream.") and name.endswith(".share") and value > 0:
+        if value > 0 and _is_share(name):
             out[name[len("upstream.") : -len(".share")]] = float(value)
     return out
 
 
 def wanted_metric(metric: str) -> bool:
     """Whether a detector reads this metric."""
-    return metric in DETECTOR_METRICS or (metric.startswith("upstream.") and metric.endswith(".share"))
+    return metric in DETECTOR_METRICS or _is_share(metric)
 
 
 def dense_points(
@@ -190,10 +194,6 @@ def _share_rows(mat: npt.NDArray[np.float64], index: Mapping[str, int]) -> list[
         for k in np.flatnonzero(col > 0).tolist():
             out[k][asn] = float(col[k])
     return out
-
-
-def _is_share(metric: str) -> bool:
-    return metric.startswith("upstream.") and metric.endswith(".share")
 
 
 def reliable_bins(

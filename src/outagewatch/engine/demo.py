@@ -144,13 +144,12 @@ def kept_signals(table: pa.Table) -> pa.Table:
     threshold and announcements for countries, prefixes and the global view (the charts); for
     origin ASes only what the detectors read. Keeps the demo store small and quick to write.
 
+    ``table`` is a :func:`finalize` result (``SIGNAL_SCHEMA``: string columns dictionary-encoded).
     Decided per record batch on its dictionaries (a few metric names each), applied through the
     dictionary codes; the kept rows stay dictionary-encoded (DuckDB reads them as VARCHAR)."""
     kept = []
     for batch in table.to_batches():
         metric, etype = batch.column("metric"), batch.column("entity_type")
-        if not (isinstance(metric, pa.DictionaryArray) and isinstance(etype, pa.DictionaryArray)):
-            metric, etype = metric.dictionary_encode(), etype.dictionary_encode()
         flags = np.array([_kept(m) for m in metric.dictionary.to_pylist()], dtype=bool).reshape(-1, 2)
         not_as = np.array([t != "as" for t in etype.dictionary.to_pylist()], dtype=bool)
         codes = metric.indices.to_numpy(zero_copy_only=False)

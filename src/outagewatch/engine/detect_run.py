@@ -19,7 +19,6 @@ import duckdb
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from outagewatch.detect import DEFAULT_PARAMS, Event, Params, latest, outage
 from outagewatch.detect.point import (
@@ -167,20 +166,25 @@ def _by_entity(table: pa.Table) -> dict[tuple[str, str], _Series]:
     returns them): cut at the entity boundaries, one column slice per entity."""
     if table.num_rows == 0:
         return {}
-    et = table.column("entity_type").combine_chunks()
-    en = table.column("entity").combine_chunks()
-    key = pc.binary_join_element_wise(et, en, "\x00").dictionary_encode()
-    idx = key.indices.to_numpy(zero_copy_only=False)
-    cuts = [0, *(np.flatnonzero(idx[1:] != idx[:-1]) + 1).tolist(), len(idx)]
-    metric = table.column("metric").combine_chunks().dictionary_encode()
-    names = [str(m) for m in metric.dictionary.to_pylist()]
-    codes = metric.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+    et, et_codes = _codes(table, "entity_type")
+    en, en_codes = _codes(table, "entity")
+    change = (et_codes[1:] != et_codes[:-1]) | (en_codes[1:] != en_codes[:-1])
+    cuts = [0, *(np.flatnonzero(change) + 1).tolist(), table.num_rows]
+    metric_names, metric_codes = _codes(table, "metric")
+    names = [str(m) for m in metric_names.to_pylist()]
     t = table.column("t").to_numpy().astype(np.int64)
     v = table.column("value").to_numpy().astype(np.float64)
     out: dict[tuple[str, str], _Series] = {}
     for a, b in itertools.pairwise(cuts):
-        out[(str(et[a].as_py()), str(en[a].as_py()))] = _Series(t[a:b], codes[a:b], v[a:b], names)
+        key = (str(et[int(et_codes[a])].as_py()), str(en[int(en_codes[a])].as_py()))
+        out[key] = _Series(t[a:b], metric_codes[a:b], v[a:b], names)
     return out
+
+
+def _codes(table: pa.Table, column: str) -> tuple[pa.Array, npt.NDArray[np.int64]]:
+    """A column's distinct values and each row's code into them."""
+    encoded = table.column(column).combine_chunks().dictionary_encode()
+    return encoded.dictionary, encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
 
 
 def detect_store(

@@ -22,6 +22,9 @@
 #include <pthread.h>
 
 #define MAX_RECORD_LEN (64u * 1024u * 1024u)
+/* the once-per-input note about add-path NLRI under plain subtypes (exported: readers that
+ * decode one input with two decoders keep only the first) */
+#define ADDPATH_NOTE "add-path NLRI under a non-add-path MRT subtype"
 #define RESYNC_MAX_LEN (4u * 1024u * 1024u)
 
 enum { K_ANNOUNCE = 0, K_WITHDRAW = 1, K_RIB = 2, K_STATE = 3 };
@@ -666,8 +669,8 @@ static int walk_nlri(Decoder *d, const Ctx *x, const uint8_t *p, size_t len, int
         c->n = n0;
         c->path.len = l0, c->seg.len = l1, c->oasn.len = l2, c->comm.len = l3, c->lcomm.len = l4;
         if (!d->warned_addpath)
-            problem(d, x, x->offset, "%s: add-path NLRI under a non-add-path MRT subtype; read as add-path "
-                    "here and wherever else it occurs", what);
+            problem(d, x, x->offset, "%s: " ADDPATH_NOTE "; read as add-path here and wherever else it occurs",
+                    what);
         d->warned_addpath = 1;
         rc = walk_once(d, x, p, len, afi, 1, kind, nh_afi, nh, a, why, sizeof(why));
     }
@@ -1516,5 +1519,6 @@ PyMODINIT_FUNC PyInit__mrtcore(void) {
     PyModule_AddIntConstant(m, "P_LOCAL_PREF", P_LOCAL_PREF);
     PyModule_AddIntConstant(m, "P_AGGREGATOR", P_AGGREGATOR);
     PyModule_AddIntConstant(m, "P_STATE", P_STATE);
+    PyModule_AddStringConstant(m, "ADDPATH_NOTE", ADDPATH_NOTE);
     return m;
 }

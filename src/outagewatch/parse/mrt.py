@@ -30,6 +30,8 @@ P_MED: Final[int] = _mrtcore.P_MED
 P_LOCAL_PREF: Final[int] = _mrtcore.P_LOCAL_PREF
 P_AGGREGATOR: Final[int] = _mrtcore.P_AGGREGATOR
 P_STATE: Final[int] = _mrtcore.P_STATE
+ADDPATH_NOTE: Final[str] = _mrtcore.ADDPATH_NOTE
+"""Text of the once-per-input problem noting add-path NLRI under a plain MRT subtype."""
 
 _KIND_DICT: Final = pa.array(KINDS, pa.string())
 

@@ -30,7 +30,7 @@ import pyarrow as pa
 
 from outagewatch.model.element import ELEMENT_SCHEMA
 from outagewatch.model.problem import MrtError, Problem, ProblemPolicy
-from outagewatch.parse.mrt import MrtDecoder
+from outagewatch.parse.mrt import ADDPATH_NOTE, MrtDecoder
 from outagewatch.sources.compressed import CorruptInput, InputStream, TruncatedInput, open_input
 
 if TYPE_CHECKING:
@@ -40,7 +40,6 @@ CHUNK_SIZE: Final = 8 << 20
 MIN_SPLIT: Final = 4 << 20
 """Decoded bytes from which a plain input's chunk is decoded in two halves at once (below it the
 thread hand-over costs more than it saves: measured on 1.3 MB RIS update files)."""
-ADDPATH_NOTE: Final = "add-path NLRI under a non-add-path MRT subtype"
 HEADER: Final = 12
 MAX_WARNINGS: Final = 100
 MAX_KEPT_PROBLEMS: Final = 100_000

@@ -1,6 +1,7 @@
 """Ingest benchmark: our reader against Debian bgpdump, pybgpkit-parser and the decompression floor.
 
-Same real input, one run, ratios printed (never a timed unit test):
+Same real input, one process, ratios printed (never a timed unit test); every engine runs
+``--repeat`` times (default 3) on each input and its fastest run counts:
 
 (a) the gzip RIS update files of ``../shared/data/mrt/ris-2022-week/`` (2.59 M elements):
     ours (MRT → Arrow batches), ``bgpdump -m`` to /dev/null, pybgpkit-parser iterating
@@ -66,14 +67,28 @@ def _cpu() -> float:
     return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
 
 
+REPEAT = 3
+"""Runs per engine and input; the fastest counts (the same for every engine, as ``timeit`` does:
+the minimum is the run least disturbed by other work on a shared machine)."""
+
+
 def measure(name: str, fn: Callable[[], int], elements: int | None = None) -> Run:
-    """Run fn once; fn returns the elements it saw (or 0 when it cannot count them)."""
-    c0, t0 = _cpu(), time.perf_counter()
-    seen = fn()
-    wall, cpu = time.perf_counter() - t0, _cpu() - c0
-    run = Run(name, elements if elements is not None else seen, wall, cpu)
-    print(f"  {name:<28} {run.elements:>10,} el  {wall:7.2f} s wall  {cpu:7.2f} s cpu", flush=True)
-    return run
+    """Run fn REPEAT times; fn returns the elements it saw (or 0 when it cannot count them)."""
+    best: Run | None = None
+    for _ in range(REPEAT):
+        c0, t0 = _cpu(), time.perf_counter()
+        seen = fn()
+        wall, cpu = time.perf_counter() - t0, _cpu() - c0
+        run = Run(name, elements if elements is not None else seen, wall, cpu)
+        if best is None or run.wall < best.wall:
+            best = run
+    assert best is not None
+    print(
+        f"  {name:<28} {best.elements:>10,} el  {best.wall:7.2f} s wall  {best.cpu:7.2f} s cpu"
+        f"  (best of {REPEAT})",
+        flush=True,
+    )
+    return best
 
 
 def ours(files: list[str]) -> int:
@@ -172,13 +187,16 @@ def section(title: str, runs: dict[str, Run], peers: list[tuple[str, str, float]
 
 
 def main() -> None:
+    global REPEAT
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
     ap.add_argument("--quick", action="store_true", help="20 files, no pybgpkit, 300 MB big file")
     ap.add_argument("--no-bgpkit", action="store_true", help="skip pybgpkit-parser (slow)")
     ap.add_argument("--big-mb", type=int, default=None, help="size of the big uncompressed file")
     ap.add_argument("--keep", action="store_true", help="keep the temporary files")
+    ap.add_argument("--repeat", type=int, default=REPEAT, help="runs per engine; the fastest counts")
     args = ap.parse_args()
+    REPEAT = max(1, args.repeat)
 
     files = sorted(glob.glob(str(args.data / "mrt" / "ris-2022-week" / "*.gz")))
     if not files:

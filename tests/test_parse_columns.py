@@ -226,3 +226,51 @@ def test_local_message_peer_is_the_first_pair() -> None:
     assert next(iter(render_batch(table.to_batches()[0]))).startswith(
         "BGP4MP_LOCAL|1400000000|A|10.0.0.1|65001|"
     )
+
+
+def _many_updates(count: int, first_asn: int) -> bytes:
+    """count UPDATE records, each with its own AS path and community (so reuse would show)."""
+    out = []
+    for k in range(count):
+        asn = first_asn + k
+        attrs = (
+            BASE
+            + _attr(0x40, 2, _segment(2, [65001, asn], 2))
+            + _attr(0xC0, 8, (asn & 0xFFFF).to_bytes(2, "big") + b"\x00\x07")
+        )
+        out.append(_update_record(attrs, bytes([24, 10, k >> 8 & 0xFF, k & 0xFF])))
+    return b"".join(out)
+
+
+def test_a_column_outlives_its_batch_and_the_decoder() -> None:
+    """The decoder's column blocks go back to its block cache only when Arrow releases them:
+    a column kept after its batch, its decoder and later decodes still holds its own values."""
+    table, _ = decode_bytes(_many_updates(3000, 1000), collector="c1", batch_size=1024)
+    paths, comms, collector = table["as_path"], table["communities"], table["collector"]
+    expected = (paths.to_pylist(), comms.to_pylist())
+    del table
+    for _ in range(5):  # later batches take recycled blocks: none may be ours
+        decode_bytes(_many_updates(3000, 40000), collector="c2", batch_size=1024)
+    assert (paths.to_pylist(), comms.to_pylist()) == expected
+    assert set(collector.to_pylist()) == {"c1"}
+    assert paths.to_pylist()[5] == [65001, 1005]
+
+
+def test_decoded_batches_validate_and_unimported_capsules_are_freed() -> None:
+    import resource
+
+    from outagewatch.parse import _mrtcore  # type: ignore[attr-defined]
+
+    data = _many_updates(2000, 1)
+    table, _ = decode_bytes(data, collector="rrc99")
+    table.validate(full=True)
+    assert table.schema == ELEMENT_SCHEMA
+    assert table["collector"].to_pylist() == ["rrc99"] * 2000
+    assert table["kind"].to_pylist() == ["A"] * 2000
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    for _ in range(300):  # a capsule dropped without import releases its columns
+        used, capsule, problems = _mrtcore.Decoder(collector="x").decode(data, True, 65536)
+        assert used == len(data) and capsule is not None and problems == []
+        del capsule
+    grown_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
+    assert grown_mb < 64, f"peak RSS grew {grown_mb:.0f} MB over 300 dropped batches"

@@ -3,8 +3,8 @@
  *
  * A Decoder walks complete MRT records in a byte buffer and appends one row per BGP
  * element into growable C column arrays (no Python object per element or record). The
- * columns are handed to Python as buffer objects (zero-copy) that outagewatch.parse.mrt
- * wraps into Arrow arrays of ELEMENT_SCHEMA. TABLE_DUMP_V2 peer index state persists
+ * columns are handed to Python zero-copy through the Arrow C data interface, as one struct
+ * array with the fields of ELEMENT_SCHEMA that outagewatch.parse.mrt imports as a batch. TABLE_DUMP_V2 peer index state persists
  * across calls. The hot loop runs with the GIL released.
  *
  * Problems (damaged input) are collected as (offset, record, type, subtype, cause) and
@@ -184,7 +184,29 @@ static void cols_free(Cols *c) {
         if (c->cap == 0) c->field[0] = 0;                                    \
     } while (0)
 
+/* Bytes per element of each list buffer in the last batch handed over (path, seg, oasn, comm,
+ * lcomm): a new batch sizes its list buffers from them, so they are not grown (copied) again and
+ * again while it fills. Shared by all decoders; a stale value only costs one regrowth. */
+static size_t list_bpe[5];
+
+static int lists_reserve(Cols *c, size_t rows) {
+    Buf *bufs[5] = {&c->path, &c->seg, &c->oasn, &c->comm, &c->lcomm};
+    for (int i = 0; i < 5; i++) {
+        Buf *b = bufs[i];
+        if (b->data) continue;
+        size_t want = list_bpe[i] * rows + list_bpe[i] * rows / 8;
+        if (want < 65536) want = 65536;
+        want = (want + 4095) & ~(size_t)4095;
+        b->data = block_get(want);
+        if (!b->data) return -1;
+        b->cap = want;
+        b->len = 0;
+    }
+    return 0;
+}
+
 static int cols_grow(Cols *c, size_t want) {
+    if (c->cap == 0 && lists_reserve(c, want ? want : 4096) < 0) return -1;
     size_t cap = c->cap ? c->cap * 2 : (want ? want : 4096);
     if (cap < c->n + 1) cap = c->n + 1;
     GROW(ts, 8); GROW(kind, 1); GROW(mtype, 2); GROW(msub, 2); GROW(peer_afi, 1);
@@ -250,6 +272,7 @@ typedef struct {
     Prob *probs;
     size_t nprobs, probcap;
     int oom;
+    char *collector; /* the collector column's one value */
     /* scratch */
     /* scratch, allocated once (malloc, not zeroed: always written before read) */
     uint32_t *path;     /* MAXPATH */
@@ -1211,113 +1234,229 @@ static size_t run(Decoder *d, const uint8_t *buf, size_t len, int final, size_t 
     return pos;
 }
 
-/* ------------------------------------------------------------------ owned buffers */
+/* ------------------------------------------------------------------ Arrow export */
 
-typedef struct {
-    PyObject_HEAD
-    void *data;
-    Py_ssize_t len;
-} OwnedBuffer;
-
-static void ob_dealloc(OwnedBuffer *self) {
-    block_put(self->data);
-    Py_TYPE(self)->tp_free((PyObject *)self);
-}
-
-static int ob_getbuffer(OwnedBuffer *self, Py_buffer *view, int flags) {
-    return PyBuffer_FillInfo(view, (PyObject *)self, self->data ? self->data : (void *)ZERO16, self->len, 1,
-                             flags);
-}
-
-static PyBufferProcs ob_as_buffer = {(getbufferproc)ob_getbuffer, NULL};
-
-static PyTypeObject OwnedBufferType = {
-    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "outagewatch.parse._mrtcore.OwnedBuffer",
-    .tp_basicsize = sizeof(OwnedBuffer),
-    .tp_dealloc = (destructor)ob_dealloc,
-    .tp_as_buffer = &ob_as_buffer,
-    .tp_flags = Py_TPFLAGS_DEFAULT,
-    .tp_doc = "A read-only buffer owning memory filled by the MRT decoder.",
+/* The Arrow C data interface (https://arrow.apache.org/docs/format/CDataInterface.html). */
+#ifndef ARROW_C_DATA_INTERFACE
+#define ARROW_C_DATA_INTERFACE
+struct ArrowSchema {
+    const char *format;
+    const char *name;
+    const char *metadata;
+    int64_t flags;
+    int64_t n_children;
+    struct ArrowSchema **children;
+    struct ArrowSchema *dictionary;
+    void (*release)(struct ArrowSchema *);
+    void *private_data;
 };
+struct ArrowArray {
+    int64_t length;
+    int64_t null_count;
+    int64_t offset;
+    int64_t n_buffers;
+    int64_t n_children;
+    const void **buffers;
+    struct ArrowArray **children;
+    struct ArrowArray *dictionary;
+    void (*release)(struct ArrowArray *);
+    void *private_data;
+};
+#endif
 
-static PyObject *own(void *data, size_t len) {
-    OwnedBuffer *b = PyObject_New(OwnedBuffer, &OwnedBufferType);
-    if (!b) { free(data); return NULL; }
-    b->data = data;
-    b->len = (Py_ssize_t)len;
-    return (PyObject *)b;
+#define N_FIELDS 28 /* ELEMENT_SCHEMA, in order */
+#define N_OWNED 48
+
+/* Everything one exported batch holds: the child structs and the column blocks it owns.
+ * Released as a whole by the top-level struct's release callback (Arrow keeps the whole
+ * import alive while any of its buffers is in use). */
+typedef struct {
+    struct ArrowArray col[N_FIELDS], list_child[5], lcomm_values, dict[2];
+    struct ArrowArray *col_ptr[N_FIELDS], *list_ptr[5], *lcomm_ptr[1];
+    const void *bufs[N_FIELDS + 5 + 1 + 2][3];
+    void *owned[N_OWNED];
+    int nowned;
+    int32_t collector_offsets[2];
+} Export;
+
+static const char KIND_DATA[] = "AWBS"; /* the kind dictionary: model.element.KINDS */
+static const int32_t KIND_OFFSETS[5] = {0, 1, 2, 3, 4};
+
+static void child_release(struct ArrowArray *a) { a->release = NULL; }
+
+static void export_release(struct ArrowArray *a) {
+    Export *e = a->private_data;
+    if (e) {
+        for (int i = 0; i < e->nowned; i++) block_put(e->owned[i]);
+        free(e);
+    }
+    a->release = NULL;
 }
 
-/* Hand the columns to Python as a dict of buffers and reset them. */
+static void capsule_free(PyObject *capsule) {
+    struct ArrowArray *a = PyCapsule_GetPointer(capsule, "arrow_array");
+    if (!a) { PyErr_Clear(); return; }
+    if (a->release) a->release(a);
+    free(a);
+}
+
+static void *own_block(Export *e, void *p) {
+    e->owned[e->nowned++] = p;
+    return p;
+}
+
+static struct ArrowArray *arr(Export *e, struct ArrowArray *a, int slot, int64_t len, int64_t nulls,
+                              const void *validity, const void *b1, const void *b2, int nbuf) {
+    const void **b = e->bufs[slot];
+    b[0] = nulls ? validity : NULL;
+    b[1] = b1;
+    b[2] = b2;
+    memset(a, 0, sizeof(*a));
+    a->length = len;
+    a->null_count = nulls;
+    a->n_buffers = nbuf;
+    a->buffers = b;
+    a->release = child_release;
+    return a;
+}
+
+static uint8_t POPCOUNT8[256]; /* set bits per byte (no popcnt instruction assumed) */
+
+static void init_popcount(void) {
+    for (int b = 0; b < 256; b++) POPCOUNT8[b] = (uint8_t)((b & 1) + POPCOUNT8[b >> 1]);
+}
+
+/* Transpose an 8 x 8 bit matrix: bit j of byte i (element i, flag j) moves to bit i of byte j
+ * (flag j, element i). Hacker's Delight, 7-3. */
+static inline uint64_t transpose8(uint64_t x) {
+    uint64_t t;
+    t = (x ^ (x >> 7)) & 0x00AA00AA00AA00AAULL;
+    x = x ^ t ^ (t << 7);
+    t = (x ^ (x >> 14)) & 0x0000CCCC0000CCCCULL;
+    x = x ^ t ^ (t << 14);
+    t = (x ^ (x >> 28)) & 0x00000000F0F0F0F0ULL;
+    x = x ^ t ^ (t << 28);
+    return x;
+}
+
+enum { B_PATH_ID, B_ORIGIN_ASN, B_ORIGIN, B_MED, B_LOCAL_PREF, B_AGGREGATOR, B_STATE, B_ATOMIC };
+
+/* Hand the columns over as one Arrow struct array (ELEMENT_SCHEMA's fields, zero-copy) in an
+ * "arrow_array" capsule, and reset them. */
 static PyObject *take_columns(Decoder *d) {
     Cols *c = &d->cols;
-    size_t n = c->n;
-    PyObject *out = PyDict_New();
-    if (!out) return NULL;
-    /* validity bitmaps (Arrow: LSB first) of the nullable columns, and the atomic_aggregate bits */
-    struct { const char *name; int bit; } masks[] = {
-        {"valid.path_id", P_PATH_ID}, {"valid.origin_asn", P_ORIGIN_ASN}, {"valid.origin", P_ORIGIN},
-        {"valid.med", P_MED}, {"valid.local_pref", P_LOCAL_PREF}, {"valid.aggregator", P_AGGREGATOR},
-        {"valid.state", P_STATE}, {"bits.atomic_aggregate", 0},
-    };
-    size_t nbytes = (n + 7) / 8;
-    for (size_t i = 0; i < sizeof(masks) / sizeof(masks[0]); i++) {
-        uint8_t *bits = calloc(nbytes ? nbytes : 1, 1);
-        if (!bits) { Py_DECREF(out); return PyErr_NoMemory(); }
-        size_t set = 0;
-        if (masks[i].bit) {
-            for (size_t k = 0; k < n; k++)
-                if (c->present[k] & masks[i].bit) { bits[k >> 3] |= (uint8_t)(1u << (k & 7)); set++; }
-        } else {
-            for (size_t k = 0; k < n; k++)
-                if (c->atomic[k]) { bits[k >> 3] |= (uint8_t)(1u << (k & 7)); set++; }
+    const int64_t n = (int64_t)c->n;
+    Export *e = calloc(1, sizeof(Export));
+    struct ArrowArray *top = calloc(1, sizeof(struct ArrowArray));
+    size_t nbytes = (size_t)(n + 7) / 8, clen = strlen(d->collector);
+    uint8_t *bits = malloc(8 * (nbytes ? nbytes : 1));
+    int32_t *zeros = block_get(4 * (size_t)(n ? n : 1));
+    char *cname = malloc(clen + 1);
+    if (!e || !top || !bits || !zeros || !cname) {
+        free(e); free(top); free(bits); block_put(zeros); free(cname);
+        return PyErr_NoMemory();
+    }
+    own_block(e, bits);
+    own_block(e, memset(zeros, 0, 4 * (size_t)n));
+    own_block(e, memcpy(cname, d->collector, clen + 1));
+    /* validity bitmaps (Arrow: LSB first) of the nullable columns and the atomic_aggregate bits,
+     * in one pass, eight elements at a time: each element's flags (presence bits 0-6, atomic
+     * aggregate as bit 7) make one byte of a word, and a bit transpose turns that word into one
+     * byte of each of the eight bitmaps. */
+    int64_t set[8] = {0};
+    for (size_t g = 0; g < nbytes; g++) {
+        size_t k0 = 8 * g, lim = (size_t)n - k0 < 8 ? (size_t)n - k0 : 8;
+        uint64_t w = 0;
+        for (size_t j = 0; j < lim; j++)
+            w |= (uint64_t)((uint8_t)(c->present[k0 + j] & 0x7f) | (c->atomic[k0 + j] ? 0x80u : 0u)) << (8 * j);
+        w = transpose8(w);
+        for (int i = 0; i < 8; i++) {
+            uint8_t byte = (uint8_t)(w >> (8 * i));
+            bits[i * nbytes + g] = byte;
+            set[i] += POPCOUNT8[byte];
         }
-        PyObject *b = own(bits, nbytes);
-        if (!b || PyDict_SetItemString(out, masks[i].name, b) < 0) { Py_XDECREF(b); Py_DECREF(out); return NULL; }
-        Py_DECREF(b);
-        PyObject *nulls = PyLong_FromSize_t(n - set);
-        char key[64];
-        snprintf(key, sizeof(key), "nulls.%s", strchr(masks[i].name, '.') + 1);
-        if (!nulls || PyDict_SetItemString(out, key, nulls) < 0) { Py_XDECREF(nulls); Py_DECREF(out); return NULL; }
-        Py_DECREF(nulls);
     }
-    struct { const char *name; void **ptr; size_t width; int offsets; } spec[] = {
-        {"timestamp", (void **)&c->ts, 8, 0}, {"kind", (void **)&c->kind, 1, 0},
-        {"mrt_type", (void **)&c->mtype, 2, 0}, {"mrt_subtype", (void **)&c->msub, 2, 0},
-        {"peer_afi", (void **)&c->peer_afi, 1, 0}, {"peer_ip", (void **)&c->peer_ip, 16, 0},
-        {"peer_asn", (void **)&c->peer_asn, 4, 0}, {"afi", (void **)&c->afi, 1, 0},
-        {"prefix", (void **)&c->prefix, 16, 0}, {"prefix_len", (void **)&c->plen, 1, 0},
-        {"path_id", (void **)&c->path_id, 4, 0}, {"origin_asn", (void **)&c->origin_asn, 4, 0},
-        {"nexthop_afi", (void **)&c->nh_afi, 1, 0}, {"nexthop", (void **)&c->nh, 16, 0},
-        {"origin", (void **)&c->origin, 1, 0}, {"med", (void **)&c->med, 4, 0},
-        {"local_pref", (void **)&c->lp, 4, 0}, {"atomic_aggregate", (void **)&c->atomic, 1, 0},
-        {"aggregator_asn", (void **)&c->agg_asn, 4, 0}, {"aggregator_ip", (void **)&c->agg_ip, 4, 0},
-        {"old_state", (void **)&c->old_state, 1, 0}, {"new_state", (void **)&c->new_state, 1, 0},
-        {"present", (void **)&c->present, 2, 0},
-        {"as_path.offsets", (void **)&c->off_path, 4, 1}, {"as_path_segments.offsets", (void **)&c->off_seg, 4, 1},
-        {"origin_asns.offsets", (void **)&c->off_oasn, 4, 1}, {"communities.offsets", (void **)&c->off_comm, 4, 1},
-        {"large_communities.offsets", (void **)&c->off_lcomm, 4, 1},
+    const uint8_t *bm[8];
+    int64_t nulls[8];
+    for (int i = 0; i < 8; i++) {
+        bm[i] = bits + i * nbytes;
+        nulls[i] = n - set[i];
+    }
+    /* blocks handed over (present and atomic are folded into the bitmaps: recycled now) */
+    void *cols_owned[] = {c->ts, c->kind, c->mtype, c->msub, c->peer_afi, c->peer_ip, c->peer_asn, c->afi,
+                          c->prefix, c->plen, c->path_id, c->origin_asn, c->nh_afi, c->nh, c->origin, c->med,
+                          c->lp, c->agg_asn, c->agg_ip, c->old_state, c->new_state, c->off_path, c->off_seg,
+                          c->off_oasn, c->off_comm, c->off_lcomm, c->path.data, c->seg.data, c->oasn.data,
+                          c->comm.data, c->lcomm.data};
+    for (size_t i = 0; i < sizeof(cols_owned) / sizeof(cols_owned[0]); i++) own_block(e, cols_owned[i]);
+    block_put(c->present);
+    block_put(c->atomic);
+    Buf *lb[5] = {&c->path, &c->seg, &c->oasn, &c->comm, &c->lcomm};
+    const int width[5] = {4, 2, 4, 4, 12};
+    for (int i = 0; i < 5; i++)
+        if (n >= 1024) list_bpe[i] = (lb[i]->len + (size_t)n - 1) / (size_t)n;
+    /* dictionaries: collector (one string) and kind */
+    e->collector_offsets[0] = 0;
+    e->collector_offsets[1] = (int32_t)clen;
+    struct ArrowArray *dcoll = arr(e, &e->dict[0], N_FIELDS + 6, 1, 0, NULL, e->collector_offsets, cname, 3);
+    struct ArrowArray *dkind = arr(e, &e->dict[1], N_FIELDS + 7, 4, 0, NULL, KIND_OFFSETS, KIND_DATA, 3);
+    /* list children */
+    const void *lvals[5] = {c->path.data, c->seg.data, c->oasn.data, c->comm.data, c->lcomm.data};
+    for (int i = 0; i < 5; i++) {
+        int64_t count = (int64_t)(lb[i]->len / (size_t)width[i]);
+        if (i < 4) {
+            e->list_ptr[i] = arr(e, &e->list_child[i], N_FIELDS + i, count, 0, NULL, lvals[i], NULL, 2);
+        } else { /* fixed_size_list<uint32, 3>: no buffers but validity, one child of 3 x count */
+            e->lcomm_ptr[0] = arr(e, &e->lcomm_values, N_FIELDS + 5, 3 * count, 0, NULL, lvals[i], NULL, 2);
+            e->list_ptr[4] = arr(e, &e->list_child[4], N_FIELDS + 4, count, 0, NULL, NULL, NULL, 1);
+            e->list_child[4].n_children = 1;
+            e->list_child[4].children = e->lcomm_ptr;
+        }
+    }
+    const void *offs[5] = {c->off_path, c->off_seg, c->off_oasn, c->off_comm, c->off_lcomm};
+    /* the 28 columns */
+    struct { const void *data; int bm; int list; } f[N_FIELDS] = {
+        {c->ts, -1, -1}, {zeros, -1, -1}, {c->kind, -1, -1}, {c->mtype, -1, -1}, {c->msub, -1, -1},
+        {c->peer_afi, -1, -1}, {c->peer_ip, -1, -1}, {c->peer_asn, -1, -1}, {c->afi, -1, -1},
+        {c->prefix, -1, -1}, {c->plen, -1, -1}, {c->path_id, B_PATH_ID, -1}, {NULL, -1, 0}, {NULL, -1, 1},
+        {NULL, -1, 2}, {c->origin_asn, B_ORIGIN_ASN, -1}, {c->nh_afi, -1, -1}, {c->nh, -1, -1},
+        {c->origin, B_ORIGIN, -1}, {c->med, B_MED, -1}, {c->lp, B_LOCAL_PREF, -1}, {NULL, -1, 3},
+        {NULL, -1, 4}, {bm[B_ATOMIC], -1, -1}, {c->agg_asn, B_AGGREGATOR, -1},
+        {c->agg_ip, B_AGGREGATOR, -1}, {c->old_state, B_STATE, -1}, {c->new_state, B_STATE, -1},
     };
-    for (size_t i = 0; i < sizeof(spec) / sizeof(spec[0]); i++) {
-        size_t sz = spec[i].width * (n + (size_t)spec[i].offsets);
-        PyObject *b = own(*spec[i].ptr, sz);
-        *spec[i].ptr = NULL;
-        if (!b || PyDict_SetItemString(out, spec[i].name, b) < 0) { Py_XDECREF(b); Py_DECREF(out); return NULL; }
-        Py_DECREF(b);
+    for (int k = 0; k < N_FIELDS; k++) {
+        struct ArrowArray *a;
+        if (f[k].list >= 0) {
+            a = arr(e, &e->col[k], k, n, 0, NULL, offs[f[k].list], NULL, 2);
+            a->n_children = 1;
+            a->children = &e->list_ptr[f[k].list];
+        } else {
+            int b = f[k].bm;
+            a = arr(e, &e->col[k], k, n, b >= 0 ? nulls[b] : 0, b >= 0 ? bm[b] : NULL, f[k].data, NULL, 2);
+        }
+        e->col_ptr[k] = a;
     }
-    struct { const char *name; Buf *b; } lists[] = {
-        {"as_path.values", &c->path}, {"as_path_segments.values", &c->seg}, {"origin_asns.values", &c->oasn},
-        {"communities.values", &c->comm}, {"large_communities.values", &c->lcomm},
-    };
-    for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
-        PyObject *b = own(lists[i].b->data, lists[i].b->len);
-        lists[i].b->data = NULL;
-        lists[i].b->len = lists[i].b->cap = 0;
-        if (!b || PyDict_SetItemString(out, lists[i].name, b) < 0) { Py_XDECREF(b); Py_DECREF(out); return NULL; }
-        Py_DECREF(b);
+    e->col[1].dictionary = dcoll;
+    e->col[2].dictionary = dkind;
+    memset(top, 0, sizeof(*top));
+    top->length = n;
+    top->n_buffers = 1;
+    static const void *no_validity[1] = {NULL};
+    top->buffers = no_validity;
+    top->n_children = N_FIELDS;
+    top->children = e->col_ptr;
+    top->release = export_release;
+    top->private_data = e;
+    memset(c, 0, offsetof(Cols, path));
+    c->path.data = c->seg.data = c->oasn.data = c->comm.data = c->lcomm.data = NULL;
+    c->path.len = c->seg.len = c->oasn.len = c->comm.len = c->lcomm.len = 0;
+    c->path.cap = c->seg.cap = c->oasn.cap = c->comm.cap = c->lcomm.cap = 0;
+    PyObject *capsule = PyCapsule_New(top, "arrow_array", capsule_free);
+    if (!capsule) {
+        export_release(top);
+        free(top);
     }
-    c->n = c->cap = 0;
-    return out;
+    return capsule;
 }
 
 static PyObject *take_problems(Decoder *d) {
@@ -1337,8 +1476,16 @@ static PyObject *take_problems(Decoder *d) {
 /* ------------------------------------------------------------------ Decoder type */
 
 static PyObject *Decoder_new(PyTypeObject *type, PyObject *args, PyObject *kw) {
+    static char *kwlist[] = {"collector", NULL};
+    const char *collector = "";
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "|s", kwlist, &collector)) return NULL;
     Decoder *d = (Decoder *)type->tp_alloc(type, 0);
     if (!d) return NULL;
+    d->collector = strdup(collector);
+    if (!d->collector) {
+        Py_DECREF(d);
+        return PyErr_NoMemory();
+    }
     /* one block for all scratch arrays (4-byte arrays first, then the 2-byte ones) */
     uint8_t *block = block_get(4 * MAXPATH + 4 * MAXCOMM + 12 * MAXLCOMM + 4 * MAXPATH + 2 * MAXPATH + 2 * MAXPATH);
     if (!block) {
@@ -1357,17 +1504,19 @@ static PyObject *Decoder_new(PyTypeObject *type, PyObject *args, PyObject *kw) {
 static void Decoder_dealloc(Decoder *d) {
     cols_free(&d->cols);
     block_put(d->path); /* the scratch block */
+    free(d->collector);
     free(d->peers);
     free(d->probs);
     Py_TYPE(d)->tp_free((PyObject *)d);
 }
 
 PyDoc_STRVAR(decode_doc,
-"decode(buf, final=False, batch_size=65536) -> (consumed, columns | None, problems)\n\n"
+"decode(buf, final=False, batch_size=65536) -> (consumed, batch | None, problems)\n\n"
 "Decode complete MRT records from the start of buf until about batch_size elements are\n"
 "collected. consumed is the number of bytes used; the caller passes the rest again,\n"
 "followed by more input. With final=True a trailing partial record is reported as a\n"
-"problem and consumed. columns is a dict of buffers (see outagewatch.parse.mrt).");
+"problem and consumed. batch is an \"arrow_array\" capsule (Arrow C data interface) holding\n"
+"a struct array with the fields of ELEMENT_SCHEMA, zero-copy over the decoder's columns.");
 
 static PyObject *Decoder_decode(Decoder *d, PyObject *args, PyObject *kw) {
     static char *kwlist[] = {"buf", "final", "batch_size", NULL};
@@ -1494,7 +1643,8 @@ static PyTypeObject DecoderType = {
     .tp_basicsize = sizeof(Decoder),
     .tp_dealloc = (destructor)Decoder_dealloc,
     .tp_flags = Py_TPFLAGS_DEFAULT,
-    .tp_doc = "Stateful columnar MRT decoder (keeps the TABLE_DUMP_V2 peer index table).",
+    .tp_doc = "Decoder(collector='')\n\nStateful columnar MRT decoder (keeps the TABLE_DUMP_V2 peer index "
+              "table); collector fills the collector column.",
     .tp_methods = Decoder_methods,
     .tp_getset = Decoder_getset,
     .tp_new = Decoder_new,
@@ -1504,14 +1654,13 @@ static struct PyModuleDef mrtcore_module = {PyModuleDef_HEAD_INIT, "_mrtcore",
                                             "Compiled columnar MRT decoder.", -1, NULL};
 
 PyMODINIT_FUNC PyInit__mrtcore(void) {
-    if (PyType_Ready(&DecoderType) < 0 || PyType_Ready(&OwnedBufferType) < 0) return NULL;
+    if (PyType_Ready(&DecoderType) < 0) return NULL;
     init_masks();
+    init_popcount();
     PyObject *m = PyModule_Create(&mrtcore_module);
     if (!m) return NULL;
     Py_INCREF(&DecoderType);
     if (PyModule_AddObject(m, "Decoder", (PyObject *)&DecoderType) < 0) return NULL;
-    Py_INCREF(&OwnedBufferType);
-    if (PyModule_AddObject(m, "OwnedBuffer", (PyObject *)&OwnedBufferType) < 0) return NULL;
     PyModule_AddIntConstant(m, "P_PATH_ID", P_PATH_ID);
     PyModule_AddIntConstant(m, "P_ORIGIN_ASN", P_ORIGIN_ASN);
     PyModule_AddIntConstant(m, "P_ORIGIN", P_ORIGIN);

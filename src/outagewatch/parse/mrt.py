@@ -1,9 +1,9 @@
 """MRT bytes → element record batches (pure: values in, values out).
 
 The compiled decoder (``_mrtcore.Decoder``) walks MRT records and fills C column arrays;
-this module wraps those buffers zero-copy into Arrow arrays of
-:data:`~outagewatch.model.element.ELEMENT_SCHEMA` and turns damaged-input reports into
-:class:`~outagewatch.model.problem.Problem` values.
+it hands them over through the Arrow C data interface as one struct array, which this module
+imports zero-copy as a batch of :data:`~outagewatch.model.element.ELEMENT_SCHEMA`, and turns
+damaged-input reports into :class:`~outagewatch.model.problem.Problem` values.
 
 Typical use (the file reader in ``outagewatch.sources.mrtfile`` does exactly this)::
 
@@ -16,7 +16,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-import numpy as np
 import pyarrow as pa
 
 from outagewatch.model.element import ELEMENT_SCHEMA, KINDS
@@ -33,108 +32,14 @@ P_STATE: Final[int] = _mrtcore.P_STATE
 ADDPATH_NOTE: Final[str] = _mrtcore.ADDPATH_NOTE
 """Text of the once-per-input problem noting add-path NLRI under a plain MRT subtype."""
 
-_KIND_DICT: Final = pa.array(KINDS, pa.string())
-
-# column name → (arrow type, name of its validity bitmap or "" for never-null)
-_FIXED: Final[dict[str, tuple[pa.DataType, str]]] = {
-    "mrt_type": (pa.uint16(), ""),
-    "mrt_subtype": (pa.uint16(), ""),
-    "peer_afi": (pa.uint8(), ""),
-    "peer_ip": (pa.binary(16), ""),
-    "peer_asn": (pa.uint32(), ""),
-    "afi": (pa.uint8(), ""),
-    "prefix": (pa.binary(16), ""),
-    "prefix_len": (pa.uint8(), ""),
-    "path_id": (pa.uint32(), "path_id"),
-    "origin_asn": (pa.uint32(), "origin_asn"),
-    "nexthop_afi": (pa.uint8(), ""),
-    "nexthop": (pa.binary(16), ""),
-    "origin": (pa.uint8(), "origin"),
-    "med": (pa.uint32(), "med"),
-    "local_pref": (pa.uint32(), "local_pref"),
-    "aggregator_asn": (pa.uint32(), "aggregator"),
-    "aggregator_ip": (pa.binary(4), "aggregator"),
-    "old_state": (pa.uint8(), "state"),
-    "new_state": (pa.uint8(), "state"),
-}
-_LISTS: Final[dict[str, pa.DataType]] = {
-    "as_path": pa.uint32(),
-    "as_path_segments": pa.uint16(),
-    "origin_asns": pa.uint32(),
-    "communities": pa.uint32(),
-}
+if tuple(KINDS) != ("A", "W", "B", "S"):  # pragma: no cover - the decoder's kind dictionary
+    raise ImportError("outagewatch.parse._mrtcore encodes kinds as A, W, B, S")
 
 
-def _fixed(cols: dict[str, Any], name: str, n: int) -> pa.Array:
-    typ, valid = _FIXED[name]
-    data = pa.py_buffer(cols[name])
-    if not valid or cols[f"nulls.{valid}"] == 0:
-        return pa.Array.from_buffers(typ, n, [None, data], null_count=0)
-    bitmap = pa.py_buffer(cols[f"valid.{valid}"])
-    return pa.Array.from_buffers(typ, n, [bitmap, data], null_count=cols[f"nulls.{valid}"])
-
-
-def _list(cols: dict[str, Any], name: str, n: int) -> pa.Array:
-    values_buf = pa.py_buffer(cols[f"{name}.values"])
-    typ = _LISTS[name]
-    count = values_buf.size // typ.byte_width
-    values = pa.Array.from_buffers(typ, count, [None, values_buf])
-    return pa.Array.from_buffers(
-        pa.list_(typ), n, [None, pa.py_buffer(cols[f"{name}.offsets"])], children=[values]
-    )
-
-
-def _large_communities(cols: dict[str, Any], n: int) -> pa.Array:
-    values_buf = pa.py_buffer(cols["large_communities.values"])
-    count = values_buf.size // 4
-    flat = pa.Array.from_buffers(pa.uint32(), count, [None, values_buf])
-    triples = pa.FixedSizeListArray.from_arrays(flat, 3)
-    return pa.Array.from_buffers(
-        pa.list_(pa.list_(pa.uint32(), 3)),
-        n,
-        [None, pa.py_buffer(cols["large_communities.offsets"])],
-        children=[triples],
-    )
-
-
-class _Zeros:
-    """A growing, shared all-zero int32 buffer: the collector column's dictionary indices."""
-
-    def __init__(self) -> None:
-        self._buf = pa.py_buffer(np.zeros(1 << 16, np.int32))
-
-    def get(self, n: int) -> pa.Buffer:
-        if 4 * n > self._buf.size:
-            self._buf = pa.py_buffer(np.zeros(max(n, 2 * self._buf.size // 4), np.int32))
-        return self._buf.slice(0, 4 * n)
-
-
-_ZEROS = _Zeros()
-
-
-def columns_to_batch(cols: dict[str, Any], collector_dict: pa.Array) -> pa.RecordBatch:
-    """Wrap the decoder's column buffers zero-copy into one batch with ELEMENT_SCHEMA."""
-    kind = pa.py_buffer(cols["kind"])
-    n = kind.size
-    collector_idx = pa.Array.from_buffers(pa.int32(), n, [None, _ZEROS.get(n)], null_count=0)
-    arrays: dict[str, pa.Array] = {
-        "timestamp": pa.Array.from_buffers(
-            pa.timestamp("us", tz="UTC"), n, [None, pa.py_buffer(cols["timestamp"])], null_count=0
-        ),
-        "collector": pa.DictionaryArray.from_arrays(collector_idx, collector_dict),
-        "kind": pa.DictionaryArray.from_arrays(
-            pa.Array.from_buffers(pa.int8(), n, [None, kind], null_count=0), _KIND_DICT
-        ),
-        "atomic_aggregate": pa.Array.from_buffers(
-            pa.bool_(), n, [None, pa.py_buffer(cols["bits.atomic_aggregate"])], null_count=0
-        ),
-        "large_communities": _large_communities(cols, n),
-    }
-    for name in _FIXED:
-        arrays[name] = _fixed(cols, name, n)
-    for name in _LISTS:
-        arrays[name] = _list(cols, name, n)
-    return pa.RecordBatch.from_arrays([arrays[f.name] for f in ELEMENT_SCHEMA], schema=ELEMENT_SCHEMA)
+def capsule_to_batch(capsule: Any) -> pa.RecordBatch:
+    """Import the decoder's Arrow C data interface capsule as a batch with ELEMENT_SCHEMA
+    (zero-copy: the batch owns the decoder's column blocks)."""
+    return pa.RecordBatch._import_from_c_capsule(ELEMENT_SCHEMA.__arrow_c_schema__(), capsule)
 
 
 @dataclass
@@ -149,11 +54,9 @@ class MrtDecoder:
     collector: str = ""
     batch_size: int = 65536
     _core: Any = field(init=False, repr=False)
-    _collector_dict: pa.Array = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        self._core = _mrtcore.Decoder()
-        self._collector_dict = pa.array([self.collector], pa.string())
+        self._core = _mrtcore.Decoder(collector=self.collector)
 
     @property
     def offset(self) -> int:
@@ -172,8 +75,8 @@ class MrtDecoder:
 
         Returns (batch or None, bytes consumed, problems). Call again with ``buf[consumed:]``.
         """
-        consumed, cols, raw = self._core.decode(buf, final, self.batch_size)
-        batch = columns_to_batch(cols, self._collector_dict) if cols is not None else None
+        consumed, capsule, raw = self._core.decode(buf, final, self.batch_size)
+        batch = capsule_to_batch(capsule) if capsule is not None else None
         problems = [Problem(self.source, off, rec, typ, sub, cause) for off, rec, typ, sub, cause in raw]
         return batch, int(consumed), problems
 
@@ -225,4 +128,4 @@ def decode_bytes(
     return pa.Table.from_batches(batches, schema=ELEMENT_SCHEMA), problems
 
 
-__all__ = ["MrtDecoder", "columns_to_batch", "decode_bytes"]
+__all__ = ["MrtDecoder", "capsule_to_batch", "decode_bytes"]

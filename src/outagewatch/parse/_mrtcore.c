@@ -1526,7 +1526,10 @@ static PyObject *Decoder_decode(Decoder *d, PyObject *args, PyObject *kw) {
     if (!PyArg_ParseTupleAndKeywords(args, kw, "y*|pn", kwlist, &view, &final, &batch)) return NULL;
     if (batch < 1) batch = 1;
     size_t consumed;
-    if (d->cols.cap == 0 && cols_grow(&d->cols, (size_t)batch + 64) < 0) {
+    /* columns for the batch, or for what the buffer can hold if that is less (an element takes
+     * at least 16 bytes of a real MRT record, near enough: emit() grows them otherwise) */
+    size_t rows = (size_t)batch + 64, fits = (size_t)view.len / 16 + 64;
+    if (d->cols.cap == 0 && view.len >= 12 && cols_grow(&d->cols, rows < fits ? rows : fits) < 0) {
         PyBuffer_Release(&view);
         return PyErr_NoMemory();
     }

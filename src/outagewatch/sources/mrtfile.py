@@ -233,6 +233,8 @@ class MrtReader:
 
     def _decode(self, buf: bytes | bytearray, end: int, final: bool) -> Generator[pa.RecordBatch, None, int]:
         """Decode the complete records in buf[:end]; returns the count of bytes used."""
+        if end == 0:
+            return 0
         if self._parallel and end >= self._split_min:
             with memoryview(buf) as whole, whole[:end] as head:
                 split = self._decoder.split_point(head, end // 2)

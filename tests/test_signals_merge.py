@@ -121,3 +121,45 @@ def test_partials_pickle_cheaply() -> None:
     blob = pickle.dumps(p)
     assert len(blob) < 200_000
     assert _table(pickle.loads(blob)) == _table(p)
+
+
+class _NoReuse(SignalEngine):
+    """The engine without the filled-gap shortcut: every bin computed from the state."""
+
+    def _state_key(self) -> tuple[int, ...]:
+        self._calls = getattr(self, "_calls", 0) + 1
+        return (-self._calls,)
+
+
+gappy = st.tuples(
+    st.integers(0, 20 * BIN - 1),  # spread: most bins of the span have no element
+    st.sampled_from("AAAWS"),
+    st.integers(0, len(PEERS) - 1),
+    st.integers(0, len(PREFIXES) - 1),
+    st.integers(0, len(PATHS) - 1),
+    st.sampled_from([1, 6]),
+)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(gappy, min_size=1, max_size=30))
+def test_filled_gap_bins_equal_bins_computed_from_the_state(
+    events: list[tuple[int, str, int, int, int, int]],
+) -> None:
+    """A bin without elements inside a filled gap reuses the previous bin's state signals; it
+    must equal the bin computed from the routing state, bin for bin (and peers too)."""
+    rows = _rows(events)
+
+    def closed(engine: SignalEngine) -> list[tuple[int, list[tuple[object, ...]], list[dict[str, object]]]]:
+        out = []
+        for i in range(0, len(rows), 7):
+            out += engine.feed(batch(rows[i : i + 7]))
+        out += engine.flush()
+        return [(b.bin_start_us, _table(b.partial), b.peers.to_pylist()) for b in out]
+
+    def make(cls: type[SignalEngine]) -> SignalEngine:
+        return cls(bin_seconds=BIN, mapper=_mapper(), watch=WATCH, fill_gap_seconds=20 * BIN)
+
+    reused, computed = closed(make(SignalEngine)), closed(make(_NoReuse))
+    assert [b[0] for b in reused] == [b[0] for b in computed]
+    assert reused == computed

@@ -18,9 +18,9 @@ import pyarrow as pa
 from outagewatch.model.element import KIND_RIB
 from outagewatch.signals import columns as C
 from outagewatch.signals.mapping import CountryIndex, PrefixMapper
-from outagewatch.signals.partial import TS, SignalPartial
+from outagewatch.signals.partial import REPORTER_SCHEMA, TS, SignalPartial, restamp
 from outagewatch.signals.registry import parse_prefix
-from outagewatch.signals.rollup import BinContext, bin_partial
+from outagewatch.signals.rollup import BinContext, StateSignals, bin_partial, state_signals
 from outagewatch.signals.state import RoutingState
 from outagewatch.signals.visibility import DEFAULT_FULL_FEED_SHARE, compute, full_feed
 
@@ -82,6 +82,9 @@ class SignalEngine:
         self.watch = self._register_watch(watch)
         self._open: _Open | None = None
         self._last_closed: int | None = None
+        # the state signals and peer rows of the last closed bin, with the state they came from:
+        # a bin without elements after it (a filled gap) has the same, moved to its own start
+        self._state_cache: tuple[tuple[int, ...], StateSignals, pa.Table] | None = None
         self._map_new_prefixes()
 
     def _register_watch(self, watch: Sequence[str]) -> np.ndarray:
@@ -163,12 +166,18 @@ class SignalEngine:
         cols = C.concat(open_bin.parts) if open_bin.parts else None
         if cols is not None and len(cols) > 1 and bool((np.diff(cols.ts) < 0).any()):
             cols = C.take(cols, np.argsort(cols.ts, kind="stable"))
-        upd = self.state.apply(cols if cols is not None else _EMPTY)
-        self._map_new_prefixes()
-        start_us = open_bin.index * self.bin_us
-        size4, size6 = self.state.table_sizes()
-        ff = {4: full_feed(size4, self.full_feed_share), 6: full_feed(size6, self.full_feed_share)}
         st = self.state
+        start_us = open_bin.index * self.bin_us
+        self._last_closed = open_bin.index
+        if cols is None and self._state_cache is not None and self._state_cache[0] == self._state_key():
+            _, sig, peers = self._state_cache
+            moved = sig.restamped(start_us)
+            partial = SignalPartial(moved.values, moved.upstreams, REPORTER_SCHEMA.empty_table())
+            return ClosedBin(start_us, self.bin_seconds, 0, partial, restamp(peers, start_us), 0)
+        upd = st.apply(cols if cols is not None else _EMPTY)
+        self._map_new_prefixes()
+        size4, size6 = st.table_sizes()
+        ff = {4: full_feed(size4, self.full_feed_share), 6: full_feed(size6, self.full_feed_share)}
         vis = compute(st.routes, st.prefixes.afi, st.paths.origin, st.peers.asn, ff)
         ctx = BinContext(
             start_us,
@@ -181,15 +190,21 @@ class SignalEngine:
             vis,
             {4: int(ff[4].sum()), 6: int(ff[6].sum())},
         )
-        self._last_closed = open_bin.index
+        sig = state_signals(ctx)
+        peers = self._peer_rows(start_us, size4, size6, ff)
+        self._state_cache = (self._state_key(), sig, peers)
         return ClosedBin(
             start_us,
             self.bin_seconds,
             len(cols) if cols is not None else 0,
-            bin_partial(ctx, upd),
-            self._peer_rows(start_us, size4, size6, ff),
+            bin_partial(ctx, upd, sig),
+            peers,
             upd.sessions_down,
         )
+
+    def _state_key(self) -> tuple[int, ...]:
+        st = self.state
+        return (st.version, st.peers.size, st.prefixes.size, st.paths.size, self.countries.mapped)
 
     def _peer_rows(
         self, start_us: int, size4: np.ndarray, size6: np.ndarray, ff: dict[int, np.ndarray]

@@ -211,9 +211,21 @@ def _const(n: int, text: str) -> pa.Array:
     return pa.DictionaryArray.from_arrays(np.zeros(n, dtype=np.int32), pa.array([text], pa.string()))
 
 
+def timestamps(n: int, us: int) -> pa.Array:
+    """n copies of one µs timestamp, built on the int64 buffer (no cast)."""
+    data = pa.py_buffer(np.full(n, us, dtype=np.int64))
+    return pa.Array.from_buffers(TS, n, [None, data], null_count=0)
+
+
+def restamp(table: pa.Table, bin_start_us: int) -> pa.Table:
+    """``table`` (whose first column is ``bin_start``) moved to another bin."""
+    assert table.schema.names[0] == "bin_start"
+    return table.set_column(0, table.schema.field(0), timestamps(table.num_rows, bin_start_us))
+
+
 def _head(n: int, bin_start_us: int, bin_seconds: int, entity_type: str) -> dict[str, pa.Array]:
     return {
-        "bin_start": pa.array(np.full(n, bin_start_us, dtype=np.int64)).cast(TS),
+        "bin_start": timestamps(n, bin_start_us),
         "bin_seconds": pa.array(np.full(n, bin_seconds, dtype=np.int32)),
         "entity_type": _const(n, entity_type),
     }
@@ -269,12 +281,20 @@ def reporter_block(
     entity_type: str,
     entities: pa.Array,
     entity_idx: npt.NDArray[np.int64],
-    peer: npt.NDArray[np.uint64],
+    peer_idx: npt.NDArray[np.int64],
+    peer_keys: npt.NDArray[np.uint64],
 ) -> pa.Table:
-    """Distinct (entity, peer) reporter rows."""
-    peers, peer_idx = np.unique(peer, return_inverse=True)
-    key = np.unique(entity_idx.astype(np.int64) * len(peers) + peer_idx.reshape(-1))
+    """Distinct (entity, peer) reporter rows; ``peer_idx`` indexes ``peer_keys`` (dense peer ids)."""
+    n_p = max(len(peer_keys), 1)
+    key = entity_idx.astype(np.int64) * n_p + peer_idx.astype(np.int64)
+    cells = len(entities) * n_p
+    if cells <= 1 << 22:  # a mark per (entity, peer) cell: no sort
+        mark = np.zeros(cells, dtype=bool)
+        mark[key] = True
+        key = np.flatnonzero(mark)
+    else:
+        key = np.unique(key)
     cols = _head(len(key), bin_start_us, bin_seconds, entity_type)
-    cols["entity"] = _dict(key // len(peers), entities)
-    cols["peer"] = pa.array(peers[key % len(peers)], pa.uint64())
+    cols["entity"] = _dict(key // n_p, entities)
+    cols["peer"] = pa.array(peer_keys[key % n_p], pa.uint64())
     return pa.table(cols, schema=REPORTER_SCHEMA)

@@ -25,6 +25,7 @@ from outagewatch.signals.partial import (
     SignalPartial,
     block,
     reporter_block,
+    restamp,
     upstream_block,
 )
 from outagewatch.signals.state import RoutingState, Updates
@@ -139,7 +140,7 @@ def churn_partial(ctx: BinContext, upd: Updates) -> tuple[list[pa.Table], list[p
         return [], []
     ann = upd.announce
     cols = np.stack([ann, ~ann, upd.duplicate, upd.path_change, np.ones(len(upd), dtype=bool)], axis=1)
-    peer_key = ctx.state.peers.key[upd.peer]
+    peer_keys = ctx.state.peers.key
     names = list(M.CHURN_METRICS)
     vals: list[pa.Table] = []
     reps: list[pa.Table] = []
@@ -165,7 +166,9 @@ def churn_partial(ctx: BinContext, upd: Updates) -> tuple[list[pa.Table], list[p
         vals.append(
             block(ctx.bin_start_us, ctx.bin_seconds, etype, ents, names, mat, _rows(mat[:, 4] > 0, 5))
         )
-        reps.append(reporter_block(ctx.bin_start_us, ctx.bin_seconds, etype, ents, ent, peer_key[rws]))
+        reps.append(
+            reporter_block(ctx.bin_start_us, ctx.bin_seconds, etype, ents, ent, upd.peer[rws], peer_keys)
+        )
     return vals, reps
 
 
@@ -241,12 +244,31 @@ def _as_names(ctx: BinContext) -> pa.Array:
     return pa.array(ctx.known_as).cast(pa.string())
 
 
-def bin_partial(ctx: BinContext, upd: Updates) -> SignalPartial:
-    """Every signal of one closed bin."""
-    churn, reps = churn_partial(ctx, upd)
-    values = [*visibility_partial(ctx), *churn]
+@dataclass(frozen=True, slots=True)
+class StateSignals:
+    """The signals of a bin that depend on the routing state alone (visibility, full-feed
+    peers, upstreams): equal for every bin in which the state did not change."""
+
+    values: pa.Table
+    upstreams: pa.Table
+
+    def restamped(self, bin_start_us: int) -> StateSignals:
+        """The same signals for another bin of the same length."""
+        return StateSignals(restamp(self.values, bin_start_us), restamp(self.upstreams, bin_start_us))
+
+
+def state_signals(ctx: BinContext) -> StateSignals:
+    vis = visibility_partial(ctx)
     ups = upstream_partial(ctx)
-    v = pa.concat_tables(values) if values else SIGNAL_SCHEMA.empty_table()
+    v = pa.concat_tables(vis) if vis else SIGNAL_SCHEMA.empty_table()
     u = pa.concat_tables(ups) if ups else UPSTREAM_SCHEMA.empty_table()
+    return StateSignals(v, u)
+
+
+def bin_partial(ctx: BinContext, upd: Updates, state: StateSignals | None = None) -> SignalPartial:
+    """Every signal of one closed bin (``state``: its state signals, when already known)."""
+    churn, reps = churn_partial(ctx, upd)
+    st = state_signals(ctx) if state is None else state
+    v = pa.concat_tables([st.values, *churn]) if churn else st.values
     r = pa.concat_tables(reps) if reps else REPORTER_SCHEMA.empty_table()
-    return SignalPartial(v, u, r)
+    return SignalPartial(v, st.upstreams, r)

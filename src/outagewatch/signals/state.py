@@ -52,6 +52,7 @@ class RoutingState:
         self._routes = np.zeros((peer_capacity, prefix_capacity), dtype=np.uint32)
         self._sizes: I64 | None = None  # per peer: [IPv4, IPv6] routes, kept up to date by apply()
         self.origin_families = np.zeros(0, dtype=np.uint64)  # sorted origin*8 + afi ever announced
+        self.version = 0  # bumped by every change of routes: equal versions, equal state
 
     @property
     def known_as(self) -> npt.NDArray[np.uint32]:
@@ -114,10 +115,12 @@ class RoutingState:
         """Set cells directly (RIB rows, snapshots); later entries win."""
         self.ensure_capacity()
         self._routes[peer, prefix] = path
+        self.version += 1
         self._sizes = None  # recounted on demand (RIB loads and restores are rare)
 
     def clear_peers(self, peer: I64) -> None:
         self._routes[peer, :] = 0
+        self.version += 1
         if self._sizes is not None:
             self._sizes[peer[peer < len(self._sizes)]] = 0
 
@@ -139,6 +142,8 @@ class RoutingState:
 
     def apply(self, cols: Columns) -> Updates:
         """Apply one bin of elements (time-sorted) and classify its updates."""
+        if len(cols):
+            self.version += 1
         peer_all = self.peers.ids(cols)
         upd = np.flatnonzero((cols.kind == KIND_ANNOUNCE) | (cols.kind == KIND_WITHDRAW))
         down = np.flatnonzero(

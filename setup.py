@@ -1,13 +1,21 @@
-"""Build the compiled MRT decoder (C, writes straight into columnar buffers)."""
+"""Build the compiled cores: the MRT decoder (C, writes straight into columnar buffers) and the
+signal engine's key → id map."""
 
 from setuptools import Extension, setup
+
+FLAGS = ["-O3", "-std=c11", "-Wall", "-Wno-unused-function"]
 
 setup(
     ext_modules=[
         Extension(
             "outagewatch.parse._mrtcore",
             sources=["src/outagewatch/parse/_mrtcore.c"],
-            extra_compile_args=["-O3", "-std=c11", "-Wall", "-Wno-unused-function"],
-        )
+            extra_compile_args=FLAGS,
+        ),
+        Extension(
+            "outagewatch.signals._hashcore",
+            sources=["src/outagewatch/signals/_hashcore.c"],
+            extra_compile_args=FLAGS,
+        ),
     ]
 )

@@ -2,7 +2,7 @@
 
 The routing state never holds one Python object per prefix, path or route: prefixes and AS
 paths are reduced to 64-bit keys here, and :class:`HashIndex` maps keys to dense ``int64``
-ids with ``np.searchsorted`` over a sorted key array.
+ids through a compiled open-addressing table.
 """
 
 from __future__ import annotations
@@ -11,6 +11,8 @@ import hashlib
 
 import numpy as np
 import numpy.typing as npt
+
+from outagewatch.signals import _hashcore  # type: ignore[attr-defined]
 
 U64 = npt.NDArray[np.uint64]
 I64 = npt.NDArray[np.int64]
@@ -72,49 +74,44 @@ def sorted_search(table: npt.NDArray[np.generic], values: npt.NDArray[np.generic
 
 
 class HashIndex:
-    """A growing map from uint64 keys to dense ids 0, 1, 2, … in insertion order."""
+    """A growing map from uint64 keys to dense ids 0, 1, 2, … in insertion order (a compiled
+    open-addressing table, :mod:`outagewatch.signals._hashcore`; picklable)."""
 
-    __slots__ = ("_ids", "_keys", "size")
+    __slots__ = ("_core",)
 
     def __init__(self) -> None:
-        self._keys: U64 = np.zeros(0, dtype=np.uint64)
-        self._ids: I64 = np.zeros(0, dtype=np.int64)
-        self.size = 0
+        self._core = _hashcore.Index()
+
+    @property
+    def size(self) -> int:
+        return int(self._core.size)
 
     def lookup(self, keys: U64) -> I64:
         """The id of each key, -1 where the key is unknown."""
-        if self.size == 0 or len(keys) == 0:
-            return np.full(len(keys), -1, dtype=np.int64)
-        pos_c = np.minimum(sorted_search(self._keys, keys), self.size - 1)
-        found = self._keys[pos_c] == keys
-        return np.where(found, self._ids[pos_c], -1)
-
-    def insert_new(self, keys: U64) -> I64:
-        """Insert unique keys not yet present; returns their new ids (in the given order)."""
-        n = len(keys)
-        new_ids = np.arange(self.size, self.size + n, dtype=np.int64)
-        if n == 0:
-            return new_ids
-        order = np.argsort(keys, kind="stable")
-        sk, sid = keys[order], new_ids[order]
-        pos = np.searchsorted(self._keys, sk)
-        self._keys = np.insert(self._keys, pos, sk)
-        self._ids = np.insert(self._ids, pos, sid)
-        self.size += n
-        return new_ids
+        k = np.ascontiguousarray(keys, dtype=np.uint64)
+        out = np.empty(len(k), dtype=np.int64)
+        self._core.lookup(k, out)
+        return out
 
     def get_or_insert(self, keys: U64) -> tuple[I64, I64]:
-        """Ids for all keys, inserting unknown ones; also returns the positions that were new."""
-        ids = self.lookup(keys)
-        missing = np.flatnonzero(ids < 0)
-        if len(missing) == 0:
-            return ids, missing
-        uniq, first, inverse = np.unique(keys[missing], return_index=True, return_inverse=True)
-        order = np.argsort(first, kind="stable")
-        new_ids = np.empty(len(uniq), dtype=np.int64)
-        new_ids[order] = self.insert_new(uniq[order])
-        ids[missing] = new_ids[inverse]
-        return ids, missing[first[order]]
+        """Ids for all keys, inserting unknown ones (in order of first occurrence); also returns
+        the positions of those first occurrences."""
+        k = np.ascontiguousarray(keys, dtype=np.uint64)
+        ids = np.empty(len(k), dtype=np.int64)
+        new = np.empty(len(k), dtype=np.int64)
+        added = self._core.get_or_insert(k, ids, new)
+        return ids, new[:added].copy()
+
+    def keys(self) -> U64:
+        """The keys in id order."""
+        return np.frombuffer(self._core.keys(), dtype=np.uint64).copy()
 
     def nbytes(self) -> int:
-        return int(self._keys.nbytes + self._ids.nbytes)
+        return int(self._core.nbytes)
+
+    def __getstate__(self) -> U64:
+        return self.keys()
+
+    def __setstate__(self, keys: U64) -> None:
+        self._core = _hashcore.Index()
+        self.get_or_insert(np.asarray(keys, dtype=np.uint64))

@@ -68,11 +68,16 @@ def _vis_values(
         key = base + lv
         cnt = np.bincount(key, minlength=n_ent * 6).reshape(n_ent, 6)
         wt = np.bincount(key, weights=w, minlength=n_ent * 6).reshape(n_ent, 6)
-        cum_c = np.cumsum(cnt[:, ::-1], axis=1)[:, ::-1]
-        cum_w = np.cumsum(wt[:, ::-1], axis=1)[:, ::-1]
+        # column k of the block: prefixes at level ≥ min_level + k (running sums from the top)
         k = 6 - min_level
-        out[:, first_col : first_col + k] = cum_c[:, min_level:]
-        out[:, 9 + first_col : 9 + first_col + k] = cum_w[:, min_level:]
+        acc_c, acc_w = cnt[:, 5].astype(np.float64), wt[:, 5].copy()
+        out[:, first_col + k - 1] = acc_c
+        out[:, 9 + first_col + k - 1] = acc_w
+        for lvl in range(4, min_level - 1, -1):
+            acc_c += cnt[:, lvl]
+            acc_w += wt[:, lvl]
+            out[:, first_col + lvl - min_level] = acc_c
+            out[:, 9 + first_col + lvl - min_level] = acc_w
     return out
 
 

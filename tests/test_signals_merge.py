@@ -163,3 +163,36 @@ def test_filled_gap_bins_equal_bins_computed_from_the_state(
     reused, computed = closed(make(SignalEngine)), closed(make(_NoReuse))
     assert [b[0] for b in reused] == [b[0] for b in computed]
     assert reused == computed
+
+
+class _FullVisibility(SignalEngine):
+    """The engine recomputing every prefix's visibility each bin (no incremental update)."""
+
+    def _visibility(self, updated, ff):  # type: ignore[no-untyped-def]
+        from outagewatch.signals.visibility import compute
+
+        st = self.state
+        return compute(st.routes, st.prefixes.afi, st.paths.origin, st.peers.asn, ff)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(event, min_size=1, max_size=60))
+def test_incremental_visibility_equals_full_recompute(
+    events: list[tuple[int, str, int, int, int, int]],
+) -> None:
+    """Only the prefixes updated in a bin get their visibility redone (when no peer was cleared
+    and the full-feed peers stayed): every bin must equal the full recomputation, session
+    downs (S rows) and full-feed changes included."""
+    rows = _rows(events)
+
+    def closed(engine: SignalEngine) -> list[tuple[int, list[tuple[object, ...]]]]:
+        out = []
+        for i in range(0, len(rows), 5):
+            out += engine.feed(batch(rows[i : i + 5]))
+        out += engine.flush()
+        return [(b.bin_start_us, _table(b.partial)) for b in out]
+
+    def make(cls: type[SignalEngine]) -> SignalEngine:
+        return cls(bin_seconds=BIN, mapper=_mapper(), watch=WATCH, fill_gap_seconds=0)
+
+    assert closed(make(SignalEngine)) == closed(make(_FullVisibility))

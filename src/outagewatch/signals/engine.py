@@ -22,7 +22,7 @@ from outagewatch.signals.partial import REPORTER_SCHEMA, TS, SignalPartial, rest
 from outagewatch.signals.registry import parse_prefix
 from outagewatch.signals.rollup import BinContext, StateSignals, bin_partial, state_signals
 from outagewatch.signals.state import RoutingState
-from outagewatch.signals.visibility import DEFAULT_FULL_FEED_SHARE, compute, full_feed
+from outagewatch.signals.visibility import DEFAULT_FULL_FEED_SHARE, Visibility, compute, full_feed, update
 
 PEER_SCHEMA = pa.schema(
     [
@@ -85,6 +85,10 @@ class SignalEngine:
         # the state signals and peer rows of the last closed bin, with the state they came from:
         # a bin without elements after it (a filled gap) has the same, moved to its own start
         self._state_cache: tuple[tuple[int, ...], StateSignals, pa.Table] | None = None
+        # the last visibility levels and what they hold for: when only listed updates changed the
+        # full-feed peers' routes since, and those peers are the same, only the updated prefixes
+        # are redone (visibility counts full-feed peers only: other peers' resets do not matter)
+        self._vis_prev: tuple[tuple[object, ...], Visibility] | None = None
         self._map_new_prefixes()
 
     def _register_watch(self, watch: Sequence[str]) -> np.ndarray:
@@ -178,7 +182,7 @@ class SignalEngine:
         self._map_new_prefixes()
         size4, size6 = st.table_sizes()
         ff = {4: full_feed(size4, self.full_feed_share), 6: full_feed(size6, self.full_feed_share)}
-        vis = compute(st.routes, st.prefixes.afi, st.paths.origin, st.peers.asn, ff)
+        vis = self._visibility(upd.prefix, ff)
         ctx = BinContext(
             start_us,
             self.bin_seconds,
@@ -201,6 +205,26 @@ class SignalEngine:
             peers,
             upd.sessions_down,
         )
+
+    def _visibility(self, updated: np.ndarray, ff: dict[int, np.ndarray]) -> Visibility:
+        st = self.state
+        rows = (np.flatnonzero(ff[4]), np.flatnonzero(ff[6]))
+        # valid while no cell was set directly and no full-feed peer was cleared or changed
+        key = (
+            st.rib_version,
+            *(tuple(r.tolist()) for r in rows),
+            *(tuple(st.peers.asn[r].tolist()) for r in rows),
+            *(tuple(st.clears(r).tolist()) for r in rows),
+        )
+        prev = self._vis_prev
+        if prev is not None and prev[0] == key:
+            new_ids = np.arange(len(prev[1].ff_level), st.prefixes.size, dtype=np.int64)
+            dirty = np.unique(np.concatenate([updated.astype(np.int64), new_ids]))
+            vis = update(prev[1], st.routes, st.prefixes.afi, st.paths.origin, st.peers.asn, dirty)
+        else:
+            vis = compute(st.routes, st.prefixes.afi, st.paths.origin, st.peers.asn, ff)
+        self._vis_prev = (key, vis)
+        return vis
 
     def _state_key(self) -> tuple[int, ...]:
         st = self.state

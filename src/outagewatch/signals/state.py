@@ -53,6 +53,8 @@ class RoutingState:
         self._sizes: I64 | None = None  # per peer: [IPv4, IPv6] routes, kept up to date by apply()
         self.origin_families = np.zeros(0, dtype=np.uint64)  # sorted origin*8 + afi ever announced
         self.version = 0  # bumped by every change of routes: equal versions, equal state
+        self.rib_version = 0  # bumped by cells set directly (RIB loads, restores), not as updates
+        self._clears = np.zeros(0, dtype=np.int64)  # per peer id: times its routes were cleared
 
     @property
     def known_as(self) -> npt.NDArray[np.uint32]:
@@ -116,6 +118,7 @@ class RoutingState:
         self.ensure_capacity()
         self._routes[peer, prefix] = path
         self.version += 1
+        self.rib_version += 1
         self._sizes = None  # recounted on demand (RIB loads and restores are rare)
 
     def clear_peers(self, peer: I64) -> None:
@@ -123,6 +126,19 @@ class RoutingState:
         self.version += 1
         if self._sizes is not None:
             self._sizes[peer[peer < len(self._sizes)]] = 0
+        if len(peer):
+            if len(self._clears) < self.peers.size:
+                self._clears = np.concatenate(
+                    [self._clears, np.zeros(self.peers.size - len(self._clears), np.int64)]
+                )
+            np.add.at(self._clears, peer, 1)
+
+    def clears(self, peer: I64) -> I64:
+        """How often each of these peers had all its routes cleared (session down, RIB reload)."""
+        out = np.zeros(len(peer), dtype=np.int64)
+        known = peer < len(self._clears)
+        out[known] = self._clears[peer[known]]
+        return out
 
     def load_rib(self, cols: Columns, *, first: bool) -> None:
         """Apply RIB rows; on the first batch of a dump, clear every peer of its collectors."""

@@ -64,13 +64,63 @@ def compute(
     n_pfx = routes.shape[1]
     ff_level = np.zeros(n_pfx, dtype=np.int8)
     asn_level = np.zeros(n_pfx, dtype=np.int8)
-    pairs: list[tuple[I64, npt.NDArray[np.uint32], npt.NDArray[np.int8], npt.NDArray[np.int8]]] = []
-    ff_rows: dict[int, I64] = {}
+    ff_rows = {afi: np.flatnonzero(ff[afi]) for afi in (4, 6)}
+    pairs = _levels_of(routes, path_origin, peer_asn, ff_rows, prefix_afi, None, ff_level, asn_level)
+    return Visibility(ff_level, asn_level, *_joined(pairs), ff_rows)
+
+
+def update(
+    prev: Visibility,
+    routes: npt.NDArray[np.uint32],
+    prefix_afi: npt.NDArray[np.uint8],
+    path_origin: npt.NDArray[np.uint32],
+    peer_asn: npt.NDArray[np.uint32],
+    dirty: I64,
+) -> Visibility:
+    """:func:`compute`'s result after only the prefixes ``dirty`` (sorted, unique; every new
+    prefix id included) changed routes, the full-feed peers staying the same: their levels and
+    pairs are recomputed, everything else is kept. Pairs come in another order than
+    :func:`compute` gives them (they are a set)."""
+    n_pfx = routes.shape[1]
+    ff_level = np.zeros(n_pfx, dtype=np.int8)
+    asn_level = np.zeros(n_pfx, dtype=np.int8)
+    old = len(prev.ff_level)
+    ff_level[:old], asn_level[:old] = prev.ff_level, prev.asn_level
+    is_dirty = np.zeros(n_pfx, dtype=bool)
+    is_dirty[dirty] = True
+    keep = ~is_dirty[prev.pair_prefix]
+    kept = (
+        prev.pair_prefix[keep],
+        prev.pair_origin[keep],
+        prev.pair_ff_level[keep],
+        prev.pair_asn_level[keep],
+    )
+    pairs = _levels_of(routes, path_origin, peer_asn, prev.ff_rows, prefix_afi, dirty, ff_level, asn_level)
+    return Visibility(ff_level, asn_level, *_joined([kept, *pairs]), prev.ff_rows)
+
+
+_Pairs = tuple[I64, npt.NDArray[np.uint32], npt.NDArray[np.int8], npt.NDArray[np.int8]]
+
+
+def _levels_of(
+    routes: npt.NDArray[np.uint32],
+    path_origin: npt.NDArray[np.uint32],
+    peer_asn: npt.NDArray[np.uint32],
+    ff_rows: dict[int, I64],
+    prefix_afi: npt.NDArray[np.uint8],
+    only: I64 | None,
+    ff_level: npt.NDArray[np.int8],
+    asn_level: npt.NDArray[np.int8],
+) -> list[_Pairs]:
+    """Levels of the prefixes ``only`` (all when None), written into ff_level/asn_level; their pairs."""
+    pairs: list[_Pairs] = []
     for afi in (4, 6):
-        cols = np.flatnonzero(prefix_afi == afi)
-        rows = np.flatnonzero(ff[afi])
-        ff_rows[afi] = rows
+        cols = np.flatnonzero(prefix_afi == afi) if only is None else only[prefix_afi[only] == afi]
+        rows = ff_rows[afi]
         if len(cols) == 0 or len(rows) == 0:
+            if len(cols):
+                ff_level[cols] = 0
+                asn_level[cols] = 0
             continue
         asns, asn_of_row = np.unique(peer_asn[rows], return_inverse=True)
         groups = [np.flatnonzero(asn_of_row.reshape(-1) == g) for g in range(len(asns))]
@@ -85,16 +135,14 @@ def compute(
             asn_level[chunk] = levels(asn_count, len(asns))
             origins = path_origin[sub]
             pairs.append(_pairs(chunk, origins, present, asn_of_row.reshape(-1), len(rows), len(asns)))
-    if pairs:
-        pp, po, pf, pa_ = (np.concatenate([p[i] for p in pairs]) for i in range(4))
-    else:
-        pp, po, pf, pa_ = (
-            np.zeros(0, np.int64),
-            np.zeros(0, np.uint32),
-            np.zeros(0, np.int8),
-            np.zeros(0, np.int8),
-        )
-    return Visibility(ff_level, asn_level, pp, po.astype(np.uint32), pf, pa_, ff_rows)
+    return pairs
+
+
+def _joined(pairs: list[_Pairs]) -> _Pairs:
+    if not pairs:
+        return (np.zeros(0, np.int64), np.zeros(0, np.uint32), np.zeros(0, np.int8), np.zeros(0, np.int8))
+    pp, po, pf, pa_ = (np.concatenate([p[i] for p in pairs]) for i in range(4))
+    return pp, po.astype(np.uint32), pf, pa_
 
 
 def _pairs(

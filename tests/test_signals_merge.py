@@ -166,13 +166,13 @@ def test_filled_gap_bins_equal_bins_computed_from_the_state(
 
 
 class _FullVisibility(SignalEngine):
-    """The engine recomputing every prefix's visibility each bin (no incremental update)."""
+    """The engine recomputing every prefix's visibility and upstream counts each bin."""
 
     def _visibility(self, updated, ff):  # type: ignore[no-untyped-def]
         from outagewatch.signals.visibility import compute
 
         st = self.state
-        return compute(st.routes, st.prefixes.afi, st.paths.origin, st.peers.asn, ff)
+        return compute(st.routes, st.prefixes.afi, st.paths.origin, st.peers.asn, ff), False
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -21,11 +21,12 @@ pytestmark = [pytest.mark.shared]
 
 
 class _Everything(SignalEngine):
-    """No shortcut: every bin's visibility and state signals computed from the routing state."""
+    """No shortcut: every bin's visibility, upstream counts and state signals computed from the
+    routing state."""
 
-    def _visibility(self, updated: np.ndarray, ff: dict[int, np.ndarray]) -> Visibility:
+    def _visibility(self, updated: np.ndarray, ff: dict[int, np.ndarray]) -> tuple[Visibility, bool]:
         st = self.state
-        return compute(st.routes, st.prefixes.afi, st.paths.origin, st.peers.asn, ff)
+        return compute(st.routes, st.prefixes.afi, st.paths.origin, st.peers.asn, ff), False
 
     def _state_key(self) -> tuple[int, ...]:
         self._n = getattr(self, "_n", 0) + 1

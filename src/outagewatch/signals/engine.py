@@ -20,7 +20,15 @@ from outagewatch.signals import columns as C
 from outagewatch.signals.mapping import CountryIndex, PrefixMapper
 from outagewatch.signals.partial import REPORTER_SCHEMA, TS, SignalPartial, restamp
 from outagewatch.signals.registry import parse_prefix
-from outagewatch.signals.rollup import BinContext, StateSignals, bin_partial, state_signals
+from outagewatch.signals.rollup import (
+    BinContext,
+    StateSignals,
+    UpstreamCounts,
+    bin_partial,
+    count_upstreams,
+    state_signals,
+    updated_upstreams,
+)
 from outagewatch.signals.state import RoutingState
 from outagewatch.signals.visibility import DEFAULT_FULL_FEED_SHARE, Visibility, compute, full_feed, update
 
@@ -89,6 +97,7 @@ class SignalEngine:
         # full-feed peers' routes since, and those peers are the same, only the updated prefixes
         # are redone (visibility counts full-feed peers only: other peers' resets do not matter)
         self._vis_prev: tuple[tuple[object, ...], Visibility] | None = None
+        self._ups_prev: UpstreamCounts | None = None  # upstream counts of the same state
         self._map_new_prefixes()
 
     def _register_watch(self, watch: Sequence[str]) -> np.ndarray:
@@ -182,7 +191,7 @@ class SignalEngine:
         self._map_new_prefixes()
         size4, size6 = st.table_sizes()
         ff = {4: full_feed(size4, self.full_feed_share), 6: full_feed(size6, self.full_feed_share)}
-        vis = self._visibility(upd.prefix, ff)
+        vis, moved_on = self._visibility(upd.prefix, ff)
         ctx = BinContext(
             start_us,
             self.bin_seconds,
@@ -194,7 +203,12 @@ class SignalEngine:
             vis,
             {4: int(ff[4].sum()), 6: int(ff[6].sum())},
         )
-        sig = state_signals(ctx)
+        ups = self._ups_prev
+        counts = (
+            updated_upstreams(ups, ctx, upd.cells) if moved_on and ups is not None else count_upstreams(ctx)
+        )
+        self._ups_prev = counts
+        sig = state_signals(ctx, counts)
         peers = self._peer_rows(start_us, size4, size6, ff)
         self._state_cache = (self._state_key(), sig, peers)
         return ClosedBin(
@@ -206,7 +220,9 @@ class SignalEngine:
             upd.sessions_down,
         )
 
-    def _visibility(self, updated: np.ndarray, ff: dict[int, np.ndarray]) -> Visibility:
+    def _visibility(self, updated: np.ndarray, ff: dict[int, np.ndarray]) -> tuple[Visibility, bool]:
+        """This bin's visibility, and whether it was moved on from the last (the conditions under
+        which the upstream counts can be moved on too)."""
         st = self.state
         rows = (np.flatnonzero(ff[4]), np.flatnonzero(ff[6]))
         # valid while no cell was set directly and no full-feed peer was cleared or changed
@@ -217,14 +233,15 @@ class SignalEngine:
             *(tuple(st.clears(r).tolist()) for r in rows),
         )
         prev = self._vis_prev
-        if prev is not None and prev[0] == key:
+        moved_on = prev is not None and prev[0] == key
+        if prev is not None and moved_on:
             new_ids = np.arange(len(prev[1].ff_level), st.prefixes.size, dtype=np.int64)
             dirty = np.unique(np.concatenate([updated.astype(np.int64), new_ids]))
             vis = update(prev[1], st.routes, st.prefixes.afi, st.paths.origin, st.peers.asn, dirty)
         else:
             vis = compute(st.routes, st.prefixes.afi, st.paths.origin, st.peers.asn, ff)
         self._vis_prev = (key, vis)
-        return vis
+        return vis, moved_on
 
     def _state_key(self) -> tuple[int, ...]:
         st = self.state

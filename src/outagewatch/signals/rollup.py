@@ -28,7 +28,7 @@ from outagewatch.signals.partial import (
     restamp,
     upstream_block,
 )
-from outagewatch.signals.state import RoutingState, Updates
+from outagewatch.signals.state import Cells, RoutingState, Updates
 from outagewatch.signals.visibility import CHUNK, Visibility
 
 I64 = npt.NDArray[np.int64]
@@ -177,17 +177,25 @@ def churn_partial(ctx: BinContext, upd: Updates) -> tuple[list[pa.Table], list[p
     return vals, reps
 
 
-def upstream_partial(ctx: BinContext) -> list[pa.Table]:
-    """``upstream.<asn>.routes`` per entity: full-feed (peer, prefix) routes through each upstream."""
+@dataclass(frozen=True, slots=True)
+class UpstreamCounts:
+    """What the upstream roll-up counts: full-feed (peer, prefix) routes per path id (0 for id
+    0, no route) and per (country, upstream id), a country counting each prefix it holds."""
+
+    path_count: I64
+    country: npt.NDArray[np.int64]  # (countries, upstream ids)
+
+
+def count_upstreams(ctx: BinContext) -> UpstreamCounts:
+    """:class:`UpstreamCounts` from the whole route matrix."""
     st, paths = ctx.state, ctx.state.paths
     routes, afi_of = st.routes, st.prefixes.afi
     n_up = len(paths.up_asn)
-    has_up = (paths.upstream != 0) & (paths.origin != 0)
+    has_up = _has_upstream(ctx)
     path_count = np.zeros(paths.size, dtype=np.int64)
     ci = ctx.countries
     n_c = len(ci.codes)
     c_acc = np.zeros(n_c * n_up, dtype=np.int64)
-    w_acc = np.zeros((len(ctx.watch), n_up), dtype=np.int64)
     for afi in (4, 6):
         rows = ctx.vis.ff_rows.get(afi, np.zeros(0, np.int64))
         cols = np.flatnonzero(afi_of == afi)
@@ -203,12 +211,65 @@ def upstream_partial(ctx: BinContext) -> list[pa.Table]:
             ok = has_up[pid]
             key = np.broadcast_to(ci.country[part], pid.shape)[ok] * n_up + paths.up_id[pid[ok]]
             c_acc += np.bincount(key, minlength=n_c * n_up)
+    path_count[0] = 0
+    return UpstreamCounts(path_count, c_acc.reshape(n_c, n_up))
+
+
+def updated_upstreams(prev: UpstreamCounts, ctx: BinContext, cells: Cells) -> UpstreamCounts:
+    """``prev`` moved on by the route cells one bin changed (the full-feed peers unchanged and
+    not reset since ``prev``): exactly :func:`count_upstreams` of the new state."""
+    st, paths, ci = ctx.state, ctx.state.paths, ctx.countries
+    n_up, n_c = len(paths.up_asn), len(ci.codes)
+    path_count = np.zeros(paths.size, dtype=np.int64)
+    path_count[: len(prev.path_count)] = prev.path_count
+    country = np.zeros((n_c, n_up), dtype=np.int64)
+    country[: prev.country.shape[0], : prev.country.shape[1]] = prev.country
+    afi = st.prefixes.afi[cells.prefix]
+    on_ff = np.zeros(len(cells.peer), dtype=bool)
+    for fam in (4, 6):
+        rows = ctx.vis.ff_rows.get(fam, np.zeros(0, np.int64))
+        if len(rows):
+            on_ff |= (afi == fam) & np.isin(cells.peer, rows)
+    old, new, prefix = cells.old[on_ff], cells.new[on_ff], cells.prefix[on_ff]
+    if len(prefix) == 0:
+        return UpstreamCounts(path_count, country)
+    path_count -= np.bincount(old, minlength=paths.size)
+    path_count += np.bincount(new, minlength=paths.size)
+    path_count[0] = 0
+    has_up = _has_upstream(ctx)
+    owner, cc = ci.explode(prefix)
+    for pid, sign in ((old[owner], -1), (new[owner], 1)):
+        ok = has_up[pid]
+        np.add.at(country, (cc[ok], paths.up_id[pid[ok]]), sign)
+    return UpstreamCounts(path_count, country)
+
+
+def _has_upstream(ctx: BinContext) -> npt.NDArray[np.bool_]:
+    paths = ctx.state.paths
+    out: npt.NDArray[np.bool_] = (paths.upstream != 0) & (paths.origin != 0)
+    return out
+
+
+def upstream_partial(ctx: BinContext, counts: UpstreamCounts | None = None) -> list[pa.Table]:
+    """``upstream.<asn>.routes`` per entity: full-feed (peer, prefix) routes through each upstream."""
+    counts = count_upstreams(ctx) if counts is None else counts
+    st, paths = ctx.state, ctx.state.paths
+    routes, afi_of = st.routes, st.prefixes.afi
+    n_up = len(paths.up_asn)
+    has_up = _has_upstream(ctx)
+    ci = ctx.countries
+    w_acc = np.zeros((len(ctx.watch), n_up), dtype=np.int64)
+    for afi in (4, 6):
+        rows = ctx.vis.ff_rows.get(afi, np.zeros(0, np.int64))
+        if len(rows) == 0:
+            continue
         for j, p in enumerate(ctx.watch.tolist()):
             if afi_of[p] == afi:
                 pid = routes[rows, p]
                 pid = pid[has_up[pid]]
                 np.add.at(w_acc[j], paths.up_id[pid], 1)
     out: list[pa.Table] = []
+    path_count = counts.path_count
     keep = has_up & (path_count > 0)
     keep[0] = False
     pids = np.flatnonzero(keep)
@@ -226,6 +287,7 @@ def upstream_partial(ctx: BinContext) -> list[pa.Table]:
             ctx.bin_start_us, ctx.bin_seconds, "as", _as_names(ctx), a_idx[a_ok], ups[a_ok], cnt[a_ok]
         )
         out.append(block_)
+    c_acc = counts.country.reshape(-1)
     nz = np.flatnonzero(c_acc)
     if len(nz):
         ups = paths.up_asn[nz % n_up]
@@ -262,9 +324,9 @@ class StateSignals:
         return StateSignals(restamp(self.values, bin_start_us), restamp(self.upstreams, bin_start_us))
 
 
-def state_signals(ctx: BinContext) -> StateSignals:
+def state_signals(ctx: BinContext, counts: UpstreamCounts | None = None) -> StateSignals:
     vis = visibility_partial(ctx)
-    ups = upstream_partial(ctx)
+    ups = upstream_partial(ctx, counts)
     v = pa.concat_tables(vis) if vis else SIGNAL_SCHEMA.empty_table()
     u = pa.concat_tables(ups) if ups else UPSTREAM_SCHEMA.empty_table()
     return StateSignals(v, u)

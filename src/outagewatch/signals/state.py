@@ -27,6 +27,17 @@ I64 = npt.NDArray[np.int64]
 
 
 @dataclass(frozen=True, slots=True)
+class Cells:
+    """Route cells written by a bin's updates (one entry per (peer, prefix), after peers cleared by
+    session downs): path id before and after (0: no route)."""
+
+    peer: I64
+    prefix: I64
+    old: npt.NDArray[np.uint32]
+    new: npt.NDArray[np.uint32]
+
+
+@dataclass(frozen=True, slots=True)
 class Updates:
     """Announcements and withdrawals of one bin, classified (one entry per update)."""
 
@@ -37,6 +48,7 @@ class Updates:
     path_change: npt.NDArray[np.bool_]
     origin: npt.NDArray[np.uint32]  # new route's origin (A) or withdrawn route's origin (W), 0 unknown
     sessions_down: int
+    cells: Cells  # the route cells the bin changed, with their paths before and after
 
     def __len__(self) -> int:
         return len(self.peer)
@@ -175,12 +187,12 @@ class RoutingState:
         epoch = _epochs(peer, upd, peer_all[down], down, len(cols))
         order = np.lexsort((upd, prefix, peer))
         res = self._classify(peer[order], prefix[order], path[order], epoch[order])
-        self._commit(peer[order], prefix[order], path[order], epoch[order], peer_all[down])
+        cells = self._commit(peer[order], prefix[order], path[order], epoch[order], peer_all[down])
         inv = np.empty_like(order)
         inv[order] = np.arange(len(order))
         dup, change, prev = res[0][inv], res[1][inv], res[2][inv]
         origin = np.where(is_a, self.paths.origin[path], self.paths.origin[prev]).astype(np.uint32)
-        return Updates(peer, prefix, is_a, dup & is_a, change & is_a, origin, len(down))
+        return Updates(peer, prefix, is_a, dup & is_a, change & is_a, origin, len(down), cells)
 
     def _classify(
         self, peer: I64, prefix: I64, path: npt.NDArray[np.uint32], epoch: I64
@@ -200,7 +212,7 @@ class RoutingState:
 
     def _commit(
         self, peer: I64, prefix: I64, path: npt.NDArray[np.uint32], epoch: I64, down_peers: I64
-    ) -> None:
+    ) -> Cells:
         n = len(peer)
         last = np.ones(n, dtype=bool)
         if n > 1:
@@ -212,13 +224,15 @@ class RoutingState:
             self.clear_peers(downed)
         keep = last & (epoch == max_epoch[peer])
         p, x, v = peer[keep], prefix[keep], path[keep]
+        before = self._routes[p, x]
         if self._sizes is not None:
             if len(self._sizes) < self.peers.size:
                 self._sizes = None
             else:
-                delta = (v != 0).astype(np.int64) - (self._routes[p, x] != 0)
+                delta = (v != 0).astype(np.int64) - (before != 0)
                 np.add.at(self._sizes, (p, (self.prefixes.afi[x] != 4).astype(np.int64)), delta)
         self._routes[p, x] = v
+        return Cells(p, x, before, v)
 
 
 def _epochs(peer: I64, pos: I64, down_peer: I64, down_pos: I64, n: int) -> I64:

@@ -26,7 +26,7 @@ class _Everything(SignalEngine):
 
     def _visibility(self, updated: np.ndarray, ff: dict[int, np.ndarray]) -> tuple[Visibility, bool]:
         st = self.state
-        return compute(st.routes, st.prefixes.afi, st.paths.origin, st.peers.asn, ff), False
+        return compute(st.routes, st.prefixes.afi, st.paths.origin, st.peers.asn, ff, st.as_ids), False
 
     def _state_key(self) -> tuple[int, ...]:
         self._n = getattr(self, "_n", 0) + 1

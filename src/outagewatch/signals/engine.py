@@ -199,7 +199,6 @@ class SignalEngine:
             self.countries,
             self.watch,
             self.watch_text,
-            st.known_as,
             vis,
             {4: int(ff[4].sum()), 6: int(ff[6].sum())},
         )
@@ -236,10 +235,13 @@ class SignalEngine:
         moved_on = prev is not None and prev[0] == key
         if prev is not None and moved_on:
             new_ids = np.arange(len(prev[1].ff_level), st.prefixes.size, dtype=np.int64)
-            dirty = np.unique(np.concatenate([updated.astype(np.int64), new_ids]))
-            vis = update(prev[1], st.routes, st.prefixes.afi, st.paths.origin, st.peers.asn, dirty)
+            mark = np.zeros(st.prefixes.size, dtype=bool)
+            mark[updated] = True
+            mark[new_ids] = True
+            dirty = np.flatnonzero(mark)
+            vis = update(prev[1], st.routes, st.prefixes.afi, st.paths.origin, st.peers.asn, dirty, st.as_ids)
         else:
-            vis = compute(st.routes, st.prefixes.afi, st.paths.origin, st.peers.asn, ff)
+            vis = compute(st.routes, st.prefixes.afi, st.paths.origin, st.peers.asn, ff, st.as_ids)
         self._vis_prev = (key, vis)
         return vis, moved_on
 

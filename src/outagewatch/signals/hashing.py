@@ -62,17 +62,6 @@ def string_hash(text: str) -> int:
     return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "little")
 
 
-def sorted_search(table: npt.NDArray[np.generic], values: npt.NDArray[np.generic]) -> I64:
-    """``np.searchsorted(table, values)``, faster for many random values: they are sorted first
-    (searchsorted walks sorted queries with far fewer cache misses)."""
-    if len(values) < 64 or len(table) < 1 << 15:  # small tables stay in cache: sorting would not pay
-        return np.searchsorted(table, values).astype(np.int64)
-    order = np.argsort(values, kind="stable")
-    out = np.empty(len(values), dtype=np.int64)
-    out[order] = np.searchsorted(table, values[order])
-    return out
-
-
 class HashIndex:
     """A growing map from uint64 keys to dense ids 0, 1, 2, … in insertion order (a compiled
     open-addressing table, :mod:`outagewatch.signals._hashcore`; picklable)."""

@@ -194,8 +194,9 @@ def _upstream_rows(ups: pa.Table) -> list[pa.Table]:
     gid, first = _groups(t)
     routes = t["routes"].to_numpy()
     totals = np.bincount(gid, weights=routes)
-    asns, asn_idx = np.unique(t["upstream"].to_numpy(), return_inverse=True)
-    names = pa.array(asns).cast(pa.string())
+    encoded = pc.dictionary_encode(t["upstream"]).chunk(0)  # hash-based: no sort
+    asn_idx = encoded.indices.to_numpy()
+    names = encoded.dictionary.cast(pa.string())
     routes_m = pc.binary_join_element_wise("upstream.", names, ".routes", "")
     share_m = pc.binary_join_element_wise("upstream.", names, ".share", "")
     all_rows = np.arange(t.num_rows, dtype=np.int64)

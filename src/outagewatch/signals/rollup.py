@@ -16,7 +16,6 @@ import numpy.typing as npt
 import pyarrow as pa
 
 from outagewatch.signals import metrics as M
-from outagewatch.signals.hashing import sorted_search
 from outagewatch.signals.mapping import CountryIndex
 from outagewatch.signals.partial import (
     REPORTER_SCHEMA,
@@ -43,19 +42,8 @@ class BinContext:
     countries: CountryIndex
     watch: I64  # prefix ids
     watch_text: list[str]
-    known_as: npt.NDArray[np.uint32]  # sorted origin ASNs ever seen
     vis: Visibility
     n_ff: dict[int, int]
-
-
-def find_sorted(
-    table: npt.NDArray[np.generic], values: npt.NDArray[np.generic]
-) -> tuple[I64, npt.NDArray[np.bool_]]:
-    """Positions of ``values`` in the sorted ``table`` and whether each is present."""
-    if len(table) == 0:
-        return np.zeros(len(values), dtype=np.int64), np.zeros(len(values), dtype=bool)
-    pos = np.minimum(sorted_search(table, values), len(table) - 1)
-    return pos, table[pos] == values
 
 
 def _vis_values(
@@ -89,7 +77,8 @@ def visibility_partial(ctx: BinContext) -> list[pa.Table]:
     n_c = len(ci.codes)
     c_names = pa.array(ci.codes, pa.string())
     as_names = _as_names(ctx)
-    as_idx, as_ok = find_sorted(ctx.known_as, vis.pair_origin)
+    as_idx = vis.pair_as
+    as_ok = as_idx >= 0
     for afi in (4, 6):
         names = list(M.visibility_metrics(afi))
         sel = ci.prefix[pfx.afi[ci.prefix] == afi] if len(ci.prefix) else ci.prefix
@@ -101,7 +90,7 @@ def visibility_partial(ctx: BinContext) -> list[pa.Table]:
                 block(ctx.bin_start_us, ctx.bin_seconds, "country", c_names, names, vals, _rows(has, 18))
             )
         ps = np.flatnonzero(as_ok & (pfx.afi[vis.pair_prefix] == afi))
-        n_a = len(ctx.known_as)
+        n_a = ctx.state.as_index.size
         if n_a:
             pp = vis.pair_prefix[ps]
             vals = _vis_values(as_idx[ps], n_a, vis.pair_ff_level[ps], vis.pair_asn_level[ps], weight[pp])
@@ -152,7 +141,8 @@ def churn_partial(ctx: BinContext, upd: Updates) -> tuple[list[pa.Table], list[p
     groups = [("global", pa.array([M.GLOBAL_ENTITY]), np.arange(len(upd)), np.zeros(len(upd), np.int64))]
     owner, cc = ctx.countries.explode(upd.prefix)
     groups.append(("country", pa.array(ctx.countries.codes, pa.string()), owner, cc))
-    a_idx, a_ok = find_sorted(ctx.known_as, upd.origin)
+    a_idx = ctx.state.as_ids(upd.origin)
+    a_ok = a_idx >= 0
     rows = np.flatnonzero(a_ok)
     groups.append(("as", _as_names(ctx), rows, a_idx[rows].astype(np.int64)))
     if len(ctx.watch):
@@ -281,7 +271,8 @@ def upstream_partial(ctx: BinContext, counts: UpstreamCounts | None = None) -> l
         pairs = pairs[np.lexsort((paths.pair_up_id[pairs], paths.pair_origin[pairs]))]
         cnt = per_pair[pairs]
         origin = paths.pair_origin[pairs]
-        a_idx, a_ok = find_sorted(ctx.known_as, origin)
+        a_idx = st.as_ids(origin)
+        a_ok = a_idx >= 0
         ups = paths.up_asn[paths.pair_up_id[pairs]]
         block_ = upstream_block(
             ctx.bin_start_us, ctx.bin_seconds, "as", _as_names(ctx), a_idx[a_ok], ups[a_ok], cnt[a_ok]
@@ -308,7 +299,7 @@ def upstream_partial(ctx: BinContext, counts: UpstreamCounts | None = None) -> l
 
 
 def _as_names(ctx: BinContext) -> pa.Array:
-    return pa.array(ctx.known_as).cast(pa.string())
+    return ctx.state.as_names()
 
 
 @dataclass(frozen=True, slots=True)

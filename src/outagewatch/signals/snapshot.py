@@ -127,5 +127,5 @@ def restore(snap: StateSnapshot, state: RoutingState | None = None) -> RoutingSt
     prefix = pfx_map[_np(snap.routes, "prefix").astype(np.int64)]
     st.set_routes(peer, prefix, path_map[_np(snap.routes, "path").astype(np.int64)])
     known = _np(snap.origins, "key").astype(np.uint64)
-    st.origin_families = np.union1d(st.origin_families, known).astype(np.uint64)
+    st.add_origin_families(known)
     return st

@@ -17,9 +17,11 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
+import pyarrow as pa
 
 from outagewatch.model.element import KIND_ANNOUNCE, KIND_RIB, KIND_STATE, KIND_WITHDRAW, STATE_ESTABLISHED
 from outagewatch.signals.columns import Columns
+from outagewatch.signals.hashing import HashIndex
 from outagewatch.signals.paths import PathTable
 from outagewatch.signals.registry import PeerTable, PrefixTable
 
@@ -65,27 +67,52 @@ class RoutingState:
         self._sizes: I64 | None = None  # per peer: [IPv4, IPv6] routes, kept up to date by apply()
         self.origin_families = np.zeros(0, dtype=np.uint64)  # sorted origin*8 + afi ever announced
         self.version = 0  # bumped by every change of routes: equal versions, equal state
+        self._known_as: tuple[int, npt.NDArray[np.uint32]] | None = None
+        self._as_names: tuple[int, pa.Array] | None = None
+        self.as_index = HashIndex()  # origin ASNs (non-zero) → AS entity id, in the order first seen
         self.rib_version = 0  # bumped by cells set directly (RIB loads, restores), not as updates
         self._clears = np.zeros(0, dtype=np.int64)  # per peer id: times its routes were cleared
 
     @property
     def known_as(self) -> npt.NDArray[np.uint32]:
         """Sorted origin ASNs ever announced (0, unknown, excluded)."""
-        asns = (self.origin_families >> np.uint64(3)).astype(np.uint32)  # sorted: keys are sorted
-        first = np.ones(len(asns), dtype=bool)
-        first[1:] = asns[1:] != asns[:-1]
-        out: npt.NDArray[np.uint32] = asns[first & (asns != 0)]
-        return out
+        fam = self.origin_families  # only ever grows: its length identifies its content
+        if self._known_as is None or self._known_as[0] != len(fam):
+            asns = (fam >> np.uint64(3)).astype(np.uint32)  # sorted: keys are sorted
+            first = np.ones(len(asns), dtype=bool)
+            first[1:] = asns[1:] != asns[:-1]
+            self._known_as = (len(fam), asns[first & (asns != 0)])
+        return self._known_as[1]
 
     def note_origins(self, path: npt.NDArray[np.uint32], prefix: I64) -> None:
-        keys = np.unique(self.paths.origin[path].astype(np.uint64) * np.uint64(8) + self.prefixes.afi[prefix])
+        self.add_origin_families(
+            self.paths.origin[path].astype(np.uint64) * np.uint64(8) + self.prefixes.afi[prefix]
+        )
+
+    def add_origin_families(self, keys: npt.NDArray[np.uint64]) -> None:
+        """Record (origin ASN × 8 + afi) keys; origin ASNs not seen before get AS entity ids."""
+        keys = np.unique(keys.astype(np.uint64))
         fam = self.origin_families
         pos = np.searchsorted(fam, keys)
         known = (
             (pos < len(fam)) & (fam[np.minimum(pos, max(len(fam) - 1, 0))] == keys) if len(fam) else pos < 0
         )
         if not known.all():
-            self.origin_families = np.insert(fam, pos[~known], keys[~known]).astype(np.uint64)
+            new = keys[~known]
+            self.origin_families = np.insert(fam, pos[~known], new).astype(np.uint64)
+            asns = new >> np.uint64(3)
+            self.as_index.get_or_insert(asns[asns != 0])
+
+    def as_ids(self, asns: npt.NDArray[np.uint32]) -> I64:
+        """AS entity id of each origin ASN (ids in the order ASNs were first seen); -1 unknown."""
+        return self.as_index.lookup(asns.astype(np.uint64))
+
+    def as_names(self) -> pa.Array:
+        """The AS entity names (ASNs as text), indexed by AS entity id."""
+        n = self.as_index.size
+        if self._as_names is None or self._as_names[0] != n:
+            self._as_names = (n, pa.array(self.as_index.keys().astype(np.uint32)).cast(pa.string()))
+        return self._as_names[1]
 
     @property
     def routes(self) -> npt.NDArray[np.uint32]:

@@ -8,6 +8,7 @@ of peers (level 1 is then the same as the ``ff`` level 1).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
@@ -51,6 +52,7 @@ class Visibility:
     pair_ff_level: npt.NDArray[np.int8]
     pair_asn_level: npt.NDArray[np.int8]
     ff_rows: dict[int, I64]  # full-feed peer ids per family
+    pair_as: I64  # AS entity id of each pair's origin (-1: unknown)
 
 
 def compute(
@@ -59,14 +61,17 @@ def compute(
     path_origin: npt.NDArray[np.uint32],
     peer_asn: npt.NDArray[np.uint32],
     ff: dict[int, npt.NDArray[np.bool_]],
+    as_of: Callable[[npt.NDArray[np.uint32]], I64],
 ) -> Visibility:
-    """Visibility levels of every prefix, and of every (prefix, origin) pair."""
+    """Visibility levels of every prefix, and of every (prefix, origin) pair (``as_of``: AS entity
+    ids of origin ASNs)."""
     n_pfx = routes.shape[1]
     ff_level = np.zeros(n_pfx, dtype=np.int8)
     asn_level = np.zeros(n_pfx, dtype=np.int8)
     ff_rows = {afi: np.flatnonzero(ff[afi]) for afi in (4, 6)}
     pairs = _levels_of(routes, path_origin, peer_asn, ff_rows, prefix_afi, None, ff_level, asn_level)
-    return Visibility(ff_level, asn_level, *_joined(pairs), ff_rows)
+    joined = _joined(pairs)
+    return Visibility(ff_level, asn_level, *joined, ff_rows, as_of(joined[1]))
 
 
 def update(
@@ -76,6 +81,7 @@ def update(
     path_origin: npt.NDArray[np.uint32],
     peer_asn: npt.NDArray[np.uint32],
     dirty: I64,
+    as_of: Callable[[npt.NDArray[np.uint32]], I64],
 ) -> Visibility:
     """:func:`compute`'s result after only the prefixes ``dirty`` (sorted, unique; every new
     prefix id included) changed routes, the full-feed peers staying the same: their levels and
@@ -96,7 +102,10 @@ def update(
         prev.pair_asn_level[keep],
     )
     pairs = _levels_of(routes, path_origin, peer_asn, prev.ff_rows, prefix_afi, dirty, ff_level, asn_level)
-    return Visibility(ff_level, asn_level, *_joined([kept, *pairs]), prev.ff_rows)
+    fresh = _joined(pairs)
+    joined = _joined([kept, fresh])
+    pair_as = np.concatenate([prev.pair_as[keep], as_of(fresh[1])])  # entity ids never change
+    return Visibility(ff_level, asn_level, *joined, prev.ff_rows, pair_as)
 
 
 _Pairs = tuple[I64, npt.NDArray[np.uint32], npt.NDArray[np.int8], npt.NDArray[np.int8]]

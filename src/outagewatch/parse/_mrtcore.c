@@ -684,6 +684,7 @@ static int walk_once(Decoder *d, const Ctx *x, const uint8_t *p, size_t len, int
  * subtypes: a block that fails without path ids but parses with them is read with them. */
 static int walk_nlri(Decoder *d, const Ctx *x, const uint8_t *p, size_t len, int afi, int addpath, int kind,
                      uint8_t nh_afi, const uint8_t *nh, const Attrs *a, const char *what) {
+    if (len == 0) return 0; /* the common empty block (no withdrawals, no NLRI) */
     Cols *c = &d->cols;
     size_t n0 = c->n, l0 = c->path.len, l1 = c->seg.len, l2 = c->oasn.len, l3 = c->comm.len, l4 = c->lcomm.len;
     char why[120];

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import bz2
 import os
+import stat
 import zlib
 from types import ModuleType, TracebackType
 from typing import Any, BinaryIO, Final, Literal, Protocol
@@ -192,6 +193,14 @@ class InputStream:
             except Exception:  # damaged first block: the stdlib path reports it precisely
                 self._parallel = None
         self._closed = False
+
+    def raw_size(self) -> int | None:
+        """Size of the underlying file in bytes, when it is a regular file (None otherwise)."""
+        try:
+            st = os.fstat(self._raw.fileno())
+        except (AttributeError, OSError, ValueError):
+            return None
+        return st.st_size if stat.S_ISREG(st.st_mode) else None
 
     @property
     def delivered(self) -> int:

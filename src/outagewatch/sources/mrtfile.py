@@ -37,6 +37,10 @@ if TYPE_CHECKING:
     import polars as pl
 
 CHUNK_SIZE: Final = 8 << 20
+PLAIN_CHUNK: Final = 512 << 10
+"""Read size for an uncompressed input that is not split in two threads: each chunk is then
+decoded while it is still in the core's cache (measured on 129 RIS update files of 1.3 MB:
+10 – 15 % faster than reading each file whole into the 8 MiB buffer)."""
 MIN_SPLIT: Final = 4 << 20
 """Decoded bytes from which a plain input's chunk is decoded in two halves at once (below it the
 thread hand-over costs more than it saves: measured on 1.3 MB RIS update files)."""
@@ -152,6 +156,10 @@ class MrtReader:
             and self._stream.codec == "plain"
             and on_problem != "fail"
         )
+        if self._stream.codec == "plain" and chunk_size == CHUNK_SIZE:
+            size = self._stream.raw_size()
+            if not (self._parallel and (size is None or size >= self._split_min)):
+                self._chunk_size = PLAIN_CHUNK
         self._warned = 0
         self._started = False
         try:

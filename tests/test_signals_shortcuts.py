@@ -24,7 +24,7 @@ class _Everything(SignalEngine):
     """No shortcut: every bin's visibility, upstream counts and state signals computed from the
     routing state."""
 
-    def _visibility(self, updated: np.ndarray, ff: dict[int, np.ndarray]) -> tuple[Visibility, bool]:
+    def _visibility(self, changes: object, ff: dict[int, np.ndarray]) -> tuple[Visibility, bool]:
         st = self.state
         return compute(st.routes, st.prefixes.afi, st.paths.origin, st.peers.asn, ff, st.as_ids), False
 

@@ -29,7 +29,7 @@ from outagewatch.signals.rollup import (
     state_signals,
     updated_upstreams,
 )
-from outagewatch.signals.state import RoutingState
+from outagewatch.signals.state import Cells, RoutingState
 from outagewatch.signals.visibility import DEFAULT_FULL_FEED_SHARE, Visibility, compute, full_feed, update
 
 PEER_SCHEMA = pa.schema(
@@ -191,7 +191,8 @@ class SignalEngine:
         self._map_new_prefixes()
         size4, size6 = st.table_sizes()
         ff = {4: full_feed(size4, self.full_feed_share), 6: full_feed(size6, self.full_feed_share)}
-        vis, moved_on = self._visibility(upd.prefix, ff)
+        changes = st.take_changes()  # this bin's cells and any applied outside a bin since the last
+        vis, moved_on = self._visibility(changes, ff)
         ctx = BinContext(
             start_us,
             self.bin_seconds,
@@ -204,7 +205,9 @@ class SignalEngine:
         )
         ups = self._ups_prev
         counts = (
-            updated_upstreams(ups, ctx, upd.cells) if moved_on and ups is not None else count_upstreams(ctx)
+            updated_upstreams(ups, ctx, changes)
+            if moved_on and ups is not None and changes is not None
+            else count_upstreams(ctx)
         )
         self._ups_prev = counts
         sig = state_signals(ctx, counts)
@@ -219,9 +222,10 @@ class SignalEngine:
             upd.sessions_down,
         )
 
-    def _visibility(self, updated: np.ndarray, ff: dict[int, np.ndarray]) -> tuple[Visibility, bool]:
+    def _visibility(self, changes: Cells | None, ff: dict[int, np.ndarray]) -> tuple[Visibility, bool]:
         """This bin's visibility, and whether it was moved on from the last (the conditions under
-        which the upstream counts can be moved on too)."""
+        which the upstream counts can be moved on too); ``changes``: the cells updates changed
+        since the last bin (None: unknown)."""
         st = self.state
         rows = (np.flatnonzero(ff[4]), np.flatnonzero(ff[6]))
         # valid while no cell was set directly and no full-feed peer was cleared or changed
@@ -232,11 +236,11 @@ class SignalEngine:
             *(tuple(st.clears(r).tolist()) for r in rows),
         )
         prev = self._vis_prev
-        moved_on = prev is not None and prev[0] == key
-        if prev is not None and moved_on:
+        moved_on = prev is not None and prev[0] == key and changes is not None
+        if prev is not None and changes is not None and moved_on:
             new_ids = np.arange(len(prev[1].ff_level), st.prefixes.size, dtype=np.int64)
             mark = np.zeros(st.prefixes.size, dtype=bool)
-            mark[updated] = True
+            mark[changes.prefix] = True
             mark[new_ids] = True
             dirty = np.flatnonzero(mark)
             vis = update(prev[1], st.routes, st.prefixes.afi, st.paths.origin, st.peers.asn, dirty, st.as_ids)

@@ -26,12 +26,14 @@ from outagewatch.signals.paths import PathTable
 from outagewatch.signals.registry import PeerTable, PrefixTable
 
 I64 = npt.NDArray[np.int64]
+MAX_PENDING_CELLS = 5_000_000
+"""Changed cells kept for :meth:`RoutingState.take_changes` (24 bytes each); past that, None."""
 
 
 @dataclass(frozen=True, slots=True)
 class Cells:
-    """Route cells written by a bin's updates (one entry per (peer, prefix), after peers cleared by
-    session downs): path id before and after (0: no route)."""
+    """Route cells written by updates (per applied bin one entry per (peer, prefix), after peers
+    cleared by session downs): path id before and after (0: no route)."""
 
     peer: I64
     prefix: I64
@@ -50,7 +52,6 @@ class Updates:
     path_change: npt.NDArray[np.bool_]
     origin: npt.NDArray[np.uint32]  # new route's origin (A) or withdrawn route's origin (W), 0 unknown
     sessions_down: int
-    cells: Cells  # the route cells the bin changed, with their paths before and after
 
     def __len__(self) -> int:
         return len(self.peer)
@@ -72,6 +73,8 @@ class RoutingState:
         self.as_index = HashIndex()  # origin ASNs (non-zero) → AS entity id, in the order first seen
         self.rib_version = 0  # bumped by cells set directly (RIB loads, restores), not as updates
         self._clears = np.zeros(0, dtype=np.int64)  # per peer id: times its routes were cleared
+        self._pending: list[Cells] | None = []  # cells changed by updates, until take_changes()
+        self._pending_n = 0
 
     @property
     def known_as(self) -> npt.NDArray[np.uint32]:
@@ -172,6 +175,31 @@ class RoutingState:
                 )
             np.add.at(self._clears, peer, 1)
 
+    def _log_changes(self, cells: Cells) -> None:
+        if self._pending is None:
+            return
+        self._pending.append(cells)
+        self._pending_n += len(cells.peer)
+        if self._pending_n > MAX_PENDING_CELLS:  # nobody is taking them: stop keeping them
+            self._pending = None
+
+    def take_changes(self) -> Cells | None:
+        """Every route cell that updates changed since the last call (in order; a cell may
+        appear more than once), or None when they were too many to keep. Cells set directly
+        (RIB loads, restores) and peers cleared are not listed: see ``rib_version`` and
+        :meth:`clears`."""
+        pending, self._pending, self._pending_n = self._pending, [], 0
+        if pending is None:
+            return None
+        if len(pending) == 1:
+            return pending[0]
+        return Cells(
+            np.concatenate([c.peer for c in pending] or [np.zeros(0, np.int64)]),
+            np.concatenate([c.prefix for c in pending] or [np.zeros(0, np.int64)]),
+            np.concatenate([c.old for c in pending] or [np.zeros(0, np.uint32)]),
+            np.concatenate([c.new for c in pending] or [np.zeros(0, np.uint32)]),
+        )
+
     def clears(self, peer: I64) -> I64:
         """How often each of these peers had all its routes cleared (session down, RIB reload)."""
         out = np.zeros(len(peer), dtype=np.int64)
@@ -215,11 +243,12 @@ class RoutingState:
         order = np.lexsort((upd, prefix, peer))
         res = self._classify(peer[order], prefix[order], path[order], epoch[order])
         cells = self._commit(peer[order], prefix[order], path[order], epoch[order], peer_all[down])
+        self._log_changes(cells)
         inv = np.empty_like(order)
         inv[order] = np.arange(len(order))
         dup, change, prev = res[0][inv], res[1][inv], res[2][inv]
         origin = np.where(is_a, self.paths.origin[path], self.paths.origin[prev]).astype(np.uint32)
-        return Updates(peer, prefix, is_a, dup & is_a, change & is_a, origin, len(down), cells)
+        return Updates(peer, prefix, is_a, dup & is_a, change & is_a, origin, len(down))
 
     def _classify(
         self, peer: I64, prefix: I64, path: npt.NDArray[np.uint32], epoch: I64

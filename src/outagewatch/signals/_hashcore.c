@@ -4,7 +4,8 @@
  * An open-addressing hash table (linear probing) from uint64 keys to ids 0, 1, 2, ... in
  * insertion order, plus the keys in id order (for growth and pickling). Callers pass NumPy
  * arrays (any C-contiguous buffer of 8-byte items) and get the results written into output
- * arrays they allocated, so there is no Python object per key. The loops run without the GIL.
+ * arrays they allocated, so there is no Python object per key. The loops keep the GIL: an
+ * index may be shared between threads, and an insert can move the table under a lookup.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -117,9 +118,7 @@ static PyObject *Index_lookup(Index *x, PyObject *args) {
     }
     const uint64_t *keys = kv.buf;
     int64_t *out = ov.buf;
-    Py_BEGIN_ALLOW_THREADS
     for (size_t j = 0; j < n; j++) out[j] = find(x, keys[j]);
-    Py_END_ALLOW_THREADS
     PyBuffer_Release(&kv);
     PyBuffer_Release(&ov);
     Py_RETURN_NONE;
@@ -155,7 +154,6 @@ static PyObject *Index_get_or_insert(Index *x, PyObject *args) {
     } else {
         const uint64_t *keys = kv.buf;
         int64_t *ids = iv.buf, *newpos = nv.buf;
-        Py_BEGIN_ALLOW_THREADS
         for (size_t j = 0; j < n; j++) {
             uint64_t k = keys[j];
             size_t i = slot_of(k, x->mask);
@@ -175,7 +173,6 @@ static PyObject *Index_get_or_insert(Index *x, PyObject *args) {
             }
             ids[j] = id;
         }
-        Py_END_ALLOW_THREADS
     }
     PyBuffer_Release(&kv);
     PyBuffer_Release(&iv);

@@ -146,7 +146,8 @@ class World:
         return np.stack([self.peer_asn[peer_idx], self.peer_transit[peer_idx], up, origin], axis=1)
 
     def base_variant(self, peer_idx: np.ndarray, pfx_idx: np.ndarray) -> np.ndarray:
-        return (peer_idx * 7 + self.origin[pfx_idx]) % 97
+        out: np.ndarray = (peer_idx * 7 + self.origin[pfx_idx]) % 97
+        return out
 
 
 def make_world(rng: np.random.Generator, n_peers: int = 24) -> World:
@@ -232,12 +233,12 @@ def background(w: World, rng: np.random.Generator, t0: int, hours: float) -> Row
         _rows(back, KIND_ANNOUNCE, q, p, w.base_variant(q, p)),
     ]
     for _ in range(rng.poisson(2 * hours / 24)):  # a peer session reset: everything gone for 2-15 minutes
-        t, q = t0 * US + int(rng.integers(0, span)), int(rng.integers(0, n_peer))
-        allp, qq = np.arange(n_pfx), np.full(n_pfx, q)
-        back = t + int(rng.integers(120, 900)) * US
+        when, peer = t0 * US + int(rng.integers(0, span)), int(rng.integers(0, n_peer))
+        allp, qq = np.arange(n_pfx), np.full(n_pfx, peer)
+        again = when + int(rng.integers(120, 900)) * US
         parts += [
-            _rows(np.full(n_pfx, t), KIND_WITHDRAW, qq, allp, np.zeros(n_pfx, int)),
-            _rows(back + rng.integers(0, 30 * US, n_pfx), KIND_ANNOUNCE, qq, allp, w.base_variant(qq, allp)),
+            _rows(np.full(n_pfx, when), KIND_WITHDRAW, qq, allp, np.zeros(n_pfx, int)),
+            _rows(again + rng.integers(0, 30 * US, n_pfx), KIND_ANNOUNCE, qq, allp, w.base_variant(qq, allp)),
         ]
     return Rows.cat(parts)
 

@@ -26,7 +26,7 @@ T0 = 1_700_000_100
 
 
 def _rss_mb() -> float:
-    return psutil.Process().memory_info().rss / 1e6
+    return float(psutil.Process().memory_info().rss) / 1e6
 
 
 def _peak_mb() -> float:
@@ -112,8 +112,8 @@ def main() -> None:
     engine.feed(batch(ups))
     closed = engine.flush()
     bin_s = time.perf_counter() - t
-    rows = sum(len(c.partial) for c in closed)
-    print(f"one 5-min bin with 10,000 updates at full-table scale: {bin_s:.2f} s, {rows:,} partial rows")
+    n_rows = sum(len(c.partial) for c in closed)
+    print(f"one 5-min bin with 10,000 updates at full-table scale: {bin_s:.2f} s, {n_rows:,} partial rows")
     peak = _peak_mb()
     verdict = "PASS" if peak <= 2000 else "FAIL"
     print(f"peak RSS {peak:,.0f} MB vs bar 2,000 MB: {verdict} (ratio {peak / 2000:.2f})")

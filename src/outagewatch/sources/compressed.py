@@ -395,13 +395,17 @@ class InputStream:
         return f"InputStream({self.name!r}, codec={self.codec!r})"
 
 
+def usable_cores() -> int:
+    """Cores this process may run on (its CPU affinity; all cores where that is unknown)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
 def auto_threads() -> int:
     """bzip2 decoding threads for ``open_input(threads=None)``: 2 with ≥ 4 usable cores, else 1."""
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not Linux
-        cores = os.cpu_count() or 1
-    return 2 if cores >= 4 else 1
+    return 2 if usable_cores() >= 4 else 1
 
 
 def open_input(source: str | os.PathLike[str] | BinaryIO, *, threads: int | None = None) -> InputStream:

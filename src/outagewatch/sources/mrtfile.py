@@ -31,7 +31,7 @@ import pyarrow as pa
 from outagewatch.model.element import ELEMENT_SCHEMA
 from outagewatch.model.problem import MrtError, Problem, ProblemPolicy
 from outagewatch.parse.mrt import ADDPATH_NOTE, MrtDecoder
-from outagewatch.sources.compressed import CorruptInput, InputStream, TruncatedInput, open_input
+from outagewatch.sources.compressed import CorruptInput, InputStream, TruncatedInput, open_input, usable_cores
 
 if TYPE_CHECKING:
     import polars as pl
@@ -87,13 +87,6 @@ def _pool() -> ThreadPoolExecutor:
         if _POOL is None:
             _POOL = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mrt-decode")
         return _POOL
-
-
-def _usable_cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
 
 
 class MrtProblemWarning(UserWarning):
@@ -152,7 +145,7 @@ class MrtReader:
         self._twin: MrtDecoder | None = None
         self._split_min = max(int(split_min_bytes), 1 << 12)
         self._parallel = (
-            (_usable_cores() >= 2 if parallel is None else parallel)
+            (usable_cores() >= 2 if parallel is None else parallel)
             and self._stream.codec == "plain"
             and on_problem != "fail"
         )

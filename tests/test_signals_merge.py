@@ -172,7 +172,7 @@ class _FullVisibility(SignalEngine):
         from outagewatch.signals.visibility import compute
 
         st = self.state
-        return compute(st.routes, st.prefixes.afi, st.paths.origin, st.peers.asn, ff, st.as_ids), False
+        return compute(st.routes, st.prefixes.afi, st.paths.origin, st.peers.asn, ff, st.as_ids), None
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -24,9 +24,9 @@ class _Everything(SignalEngine):
     """No shortcut: every bin's visibility, upstream counts and state signals computed from the
     routing state."""
 
-    def _visibility(self, changes: object, ff: dict[int, np.ndarray]) -> tuple[Visibility, bool]:
+    def _visibility(self, changes: object, ff: dict[int, np.ndarray]) -> tuple[Visibility, None]:
         st = self.state
-        return compute(st.routes, st.prefixes.afi, st.paths.origin, st.peers.asn, ff, st.as_ids), False
+        return compute(st.routes, st.prefixes.afi, st.paths.origin, st.peers.asn, ff, st.as_ids), None
 
     def _state_key(self) -> tuple[int, ...]:
         self._n = getattr(self, "_n", 0) + 1

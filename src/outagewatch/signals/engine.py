@@ -192,7 +192,7 @@ class SignalEngine:
         size4, size6 = st.table_sizes()
         ff = {4: full_feed(size4, self.full_feed_share), 6: full_feed(size6, self.full_feed_share)}
         changes = st.take_changes()  # this bin's cells and any applied outside a bin since the last
-        vis, moved_on = self._visibility(changes, ff)
+        vis, moved_by = self._visibility(changes, ff)
         ctx = BinContext(
             start_us,
             self.bin_seconds,
@@ -205,8 +205,8 @@ class SignalEngine:
         )
         ups = self._ups_prev
         counts = (
-            updated_upstreams(ups, ctx, changes)
-            if moved_on and ups is not None and changes is not None
+            updated_upstreams(ups, ctx, moved_by)
+            if moved_by is not None and ups is not None
             else count_upstreams(ctx)
         )
         self._ups_prev = counts
@@ -222,10 +222,12 @@ class SignalEngine:
             upd.sessions_down,
         )
 
-    def _visibility(self, changes: Cells | None, ff: dict[int, np.ndarray]) -> tuple[Visibility, bool]:
-        """This bin's visibility, and whether it was moved on from the last (the conditions under
-        which the upstream counts can be moved on too); ``changes``: the cells updates changed
-        since the last bin (None: unknown)."""
+    def _visibility(
+        self, changes: Cells | None, ff: dict[int, np.ndarray]
+    ) -> tuple[Visibility, Cells | None]:
+        """This bin's visibility, and the cells it was moved on by from the last bin's (None when
+        it was computed afresh; the upstream counts can be moved on by the same cells then);
+        ``changes``: the cells updates changed since the last bin (None: unknown)."""
         st = self.state
         rows = (np.flatnonzero(ff[4]), np.flatnonzero(ff[6]))
         # valid while no cell was set directly and no full-feed peer was cleared or changed
@@ -236,18 +238,18 @@ class SignalEngine:
             *(tuple(st.clears(r).tolist()) for r in rows),
         )
         prev = self._vis_prev
-        moved_on = prev is not None and prev[0] == key and changes is not None
-        if prev is not None and changes is not None and moved_on:
+        moved_by = changes if prev is not None and prev[0] == key else None
+        if prev is not None and moved_by is not None:
             new_ids = np.arange(len(prev[1].ff_level), st.prefixes.size, dtype=np.int64)
             mark = np.zeros(st.prefixes.size, dtype=bool)
-            mark[changes.prefix] = True
+            mark[moved_by.prefix] = True
             mark[new_ids] = True
             dirty = np.flatnonzero(mark)
             vis = update(prev[1], st.routes, st.prefixes.afi, st.paths.origin, st.peers.asn, dirty, st.as_ids)
         else:
             vis = compute(st.routes, st.prefixes.afi, st.paths.origin, st.peers.asn, ff, st.as_ids)
         self._vis_prev = (key, vis)
-        return vis, moved_on
+        return vis, moved_by
 
     def _state_key(self) -> tuple[int, ...]:
         st = self.state

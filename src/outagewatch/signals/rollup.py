@@ -240,9 +240,8 @@ def _has_upstream(ctx: BinContext) -> npt.NDArray[np.bool_]:
     return out
 
 
-def upstream_partial(ctx: BinContext, counts: UpstreamCounts | None = None) -> list[pa.Table]:
+def upstream_partial(ctx: BinContext, counts: UpstreamCounts) -> list[pa.Table]:
     """``upstream.<asn>.routes`` per entity: full-feed (peer, prefix) routes through each upstream."""
-    counts = count_upstreams(ctx) if counts is None else counts
     st, paths = ctx.state, ctx.state.paths
     routes, afi_of = st.routes, st.prefixes.afi
     n_up = len(paths.up_asn)
@@ -315,7 +314,7 @@ class StateSignals:
         return StateSignals(restamp(self.values, bin_start_us), restamp(self.upstreams, bin_start_us))
 
 
-def state_signals(ctx: BinContext, counts: UpstreamCounts | None = None) -> StateSignals:
+def state_signals(ctx: BinContext, counts: UpstreamCounts) -> StateSignals:
     vis = visibility_partial(ctx)
     ups = upstream_partial(ctx, counts)
     v = pa.concat_tables(vis) if vis else SIGNAL_SCHEMA.empty_table()
@@ -323,10 +322,9 @@ def state_signals(ctx: BinContext, counts: UpstreamCounts | None = None) -> Stat
     return StateSignals(v, u)
 
 
-def bin_partial(ctx: BinContext, upd: Updates, state: StateSignals | None = None) -> SignalPartial:
-    """Every signal of one closed bin (``state``: its state signals, when already known)."""
+def bin_partial(ctx: BinContext, upd: Updates, state: StateSignals) -> SignalPartial:
+    """Every signal of one closed bin: its churn, with its state signals."""
     churn, reps = churn_partial(ctx, upd)
-    st = state_signals(ctx) if state is None else state
-    v = pa.concat_tables([st.values, *churn]) if churn else st.values
+    v = pa.concat_tables([state.values, *churn]) if churn else state.values
     r = pa.concat_tables(reps) if reps else REPORTER_SCHEMA.empty_table()
-    return SignalPartial(v, st.upstreams, r)
+    return SignalPartial(v, state.upstreams, r)

@@ -68,7 +68,6 @@ class RoutingState:
         self._sizes: I64 | None = None  # per peer: [IPv4, IPv6] routes, kept up to date by apply()
         self.origin_families = np.zeros(0, dtype=np.uint64)  # sorted origin*8 + afi ever announced
         self.version = 0  # bumped by every change of routes: equal versions, equal state
-        self._known_as: tuple[int, npt.NDArray[np.uint32]] | None = None
         self._as_names: tuple[int, pa.Array] | None = None
         self.as_index = HashIndex()  # origin ASNs (non-zero) → AS entity id, in the order first seen
         self.rib_version = 0  # bumped by cells set directly (RIB loads, restores), not as updates
@@ -79,13 +78,11 @@ class RoutingState:
     @property
     def known_as(self) -> npt.NDArray[np.uint32]:
         """Sorted origin ASNs ever announced (0, unknown, excluded)."""
-        fam = self.origin_families  # only ever grows: its length identifies its content
-        if self._known_as is None or self._known_as[0] != len(fam):
-            asns = (fam >> np.uint64(3)).astype(np.uint32)  # sorted: keys are sorted
-            first = np.ones(len(asns), dtype=bool)
-            first[1:] = asns[1:] != asns[:-1]
-            self._known_as = (len(fam), asns[first & (asns != 0)])
-        return self._known_as[1]
+        asns = (self.origin_families >> np.uint64(3)).astype(np.uint32)  # sorted: keys are sorted
+        first = np.ones(len(asns), dtype=bool)
+        first[1:] = asns[1:] != asns[:-1]
+        out: npt.NDArray[np.uint32] = asns[first & (asns != 0)]
+        return out
 
     def note_origins(self, path: npt.NDArray[np.uint32], prefix: I64) -> None:
         self.add_origin_families(

@@ -82,11 +82,16 @@ def _is_share(metric: str) -> bool:
     return metric.startswith("upstream.") and metric.endswith(".share")
 
 
+def _share_asn(metric: str) -> str:
+    """The upstream ASN of an ``upstream.<asn>.share`` metric."""
+    return metric[len("upstream.") : -len(".share")]
+
+
 def _shares(items: Iterable[tuple[str, float]]) -> dict[str, float]:
     out: dict[str, float] = {}
     for name, value in items:
         if value > 0 and _is_share(name):
-            out[name[len("upstream.") : -len(".share")]] = float(value)
+            out[_share_asn(name)] = float(value)
     return out
 
 
@@ -187,7 +192,7 @@ def points_from_columns(
 
 
 def _share_rows(mat: npt.NDArray[np.float64], index: Mapping[str, int]) -> list[dict[str, float]]:
-    cols = [(j, m[len("upstream.") : -len(".share")]) for m, j in index.items() if _is_share(m)]
+    cols = [(j, _share_asn(m)) for m, j in index.items() if _is_share(m)]
     out: list[dict[str, float]] = [{} for _ in range(len(mat))]
     for j, asn in cols:
         col = mat[:, j]

@@ -4,8 +4,8 @@
  * A Decoder walks complete MRT records in a byte buffer and appends one row per BGP
  * element into growable C column arrays (no Python object per element or record). The
  * columns are handed to Python zero-copy through the Arrow C data interface, as one struct
- * array with the fields of ELEMENT_SCHEMA that outagewatch.parse.mrt imports as a batch. TABLE_DUMP_V2 peer index state persists
- * across calls. The hot loop runs with the GIL released.
+ * array with the fields of ELEMENT_SCHEMA that outagewatch.parse.mrt imports as a batch.
+ * TABLE_DUMP_V2 peer index state persists across calls. The hot loop runs with the GIL released.
  *
  * Problems (damaged input) are collected as (offset, record, type, subtype, cause) and
  * returned beside the columns; decoding resumes where framing allows.
@@ -1402,13 +1402,12 @@ static PyObject *take_columns(Decoder *d) {
     struct ArrowArray *dcoll = arr(e, &e->dict[0], N_FIELDS + 6, 1, 0, NULL, e->collector_offsets, cname, 3);
     struct ArrowArray *dkind = arr(e, &e->dict[1], N_FIELDS + 7, 4, 0, NULL, KIND_OFFSETS, KIND_DATA, 3);
     /* list children */
-    const void *lvals[5] = {c->path.data, c->seg.data, c->oasn.data, c->comm.data, c->lcomm.data};
     for (int i = 0; i < 5; i++) {
         int64_t count = (int64_t)(lb[i]->len / (size_t)width[i]);
         if (i < 4) {
-            e->list_ptr[i] = arr(e, &e->list_child[i], N_FIELDS + i, count, 0, NULL, lvals[i], NULL, 2);
+            e->list_ptr[i] = arr(e, &e->list_child[i], N_FIELDS + i, count, 0, NULL, lb[i]->data, NULL, 2);
         } else { /* fixed_size_list<uint32, 3>: no buffers but validity, one child of 3 x count */
-            e->lcomm_ptr[0] = arr(e, &e->lcomm_values, N_FIELDS + 5, 3 * count, 0, NULL, lvals[i], NULL, 2);
+            e->lcomm_ptr[0] = arr(e, &e->lcomm_values, N_FIELDS + 5, 3 * count, 0, NULL, lb[i]->data, NULL, 2);
             e->list_ptr[4] = arr(e, &e->list_child[4], N_FIELDS + 4, count, 0, NULL, NULL, NULL, 1);
             e->list_child[4].n_children = 1;
             e->list_child[4].children = e->lcomm_ptr;
@@ -1439,8 +1438,7 @@ static PyObject *take_columns(Decoder *d) {
     }
     e->col[1].dictionary = dcoll;
     e->col[2].dictionary = dkind;
-    memset(top, 0, sizeof(*top));
-    top->length = n;
+    top->length = n; /* calloc'd: the rest is zero */
     top->n_buffers = 1;
     static const void *no_validity[1] = {NULL};
     top->buffers = no_validity;
@@ -1448,10 +1446,7 @@ static PyObject *take_columns(Decoder *d) {
     top->children = e->col_ptr;
     top->release = export_release;
     top->private_data = e;
-    memset(c, 0, offsetof(Cols, path));
-    c->path.data = c->seg.data = c->oasn.data = c->comm.data = c->lcomm.data = NULL;
-    c->path.len = c->seg.len = c->oasn.len = c->comm.len = c->lcomm.len = 0;
-    c->path.cap = c->seg.cap = c->oasn.cap = c->comm.cap = c->lcomm.cap = 0;
+    memset(c, 0, sizeof(*c)); /* every block is the batch's now */
     PyObject *capsule = PyCapsule_New(top, "arrow_array", capsule_free);
     if (!capsule) {
         export_release(top);

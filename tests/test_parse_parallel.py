@@ -133,3 +133,38 @@ def test_split_point_only_over_whole_bgp4mp_records(shared_data: Path) -> None:
     rib = _bytes(shared_data / "mrt/lab/quagga_rib")
     assert dec.split_point(rib, 1) is None  # TABLE_DUMP_V2: the peer index is state
     assert dec.split_point(data[: len(data) // 2], len(data)) is None  # no boundary after target
+
+
+def _read_with(path: Path, **kw: object) -> tuple[pa.Table, list[tuple[object, ...]], int, int]:
+    reader = MrtReader(path, collector="rrc00", on_problem="ignore", **kw)  # type: ignore[arg-type]
+    table = pa.Table.from_batches(list(reader), ELEMENT_SCHEMA)
+    problems = [(p.offset, p.record_index, p.mrt_type, p.mrt_subtype, p.cause) for p in reader.problems]
+    return table, problems, reader.stats.records, reader.stats.bytes
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+@pytest.mark.parametrize("cut", [False, True])
+def test_plain_reads_in_small_chunks_equal_one_whole_read(
+    case: str, cut: bool, shared_data: Path, tmp_path: Path
+) -> None:
+    """An uncompressed input that is not split is read PLAIN_CHUNK bytes at a time (records cut
+    by a chunk end carried over): the same elements, problems and counts as one whole read,
+    damaged framing and an input cut in the middle of a record included."""
+    from outagewatch.sources.mrtfile import PLAIN_CHUNK
+
+    files, times = CASES[case]
+    path = _plain(shared_data, files, times, tmp_path / f"{case}.mrt")
+    if cut:
+        data = path.read_bytes()
+        path.write_bytes(data[: len(data) - 7])  # the last record loses its tail
+    size = path.stat().st_size
+    assert size > 2 * PLAIN_CHUNK, "the input must span several chunks"
+    with MrtReader(path, parallel=False) as probe:
+        assert probe._chunk_size == PLAIN_CHUNK  # the default for a plain input read by one decoder
+    small = _read_with(path, parallel=False)
+    whole = _read_with(path, parallel=False, chunk_size=size + (1 << 20))
+    assert small[0].num_rows == whole[0].num_rows > 0
+    assert small[0].equals(whole[0])
+    assert small[1:] == whole[1:]
+    if cut:
+        assert any("truncated record" in p[4] for p in small[1])

@@ -12,7 +12,7 @@ import numpy.typing as npt
 import pyarrow as pa
 
 from outagewatch.model.element import KINDS
-from outagewatch.signals.hashing import combine, list_hash, string_hash
+from outagewatch.signals.hashing import path_hashes, peer_keys, string_hash
 
 KIND_CODES = {name: code for code, name in enumerate(KINDS)}
 
@@ -85,11 +85,10 @@ def from_batch(batch: pa.RecordBatch) -> Columns:
     kind = _dict_codes(_col(batch, "kind"), KIND_CODES).astype(np.int8)
     coll_hash, coll = _collectors(_col(batch, "collector"))
     peer_ip = _fixed16(_col(batch, "peer_ip"))
-    hi, lo = peer_ip_words(peer_ip)
-    peer_key = combine(coll_hash, hi, lo)
-    p_off, p_val = _list(_col(batch, "as_path"), np.uint32)
-    s_off, s_val = _list(_col(batch, "as_path_segments"), np.uint16)
-    phash = combine(list_hash(p_off, p_val.astype(np.uint64)), list_hash(s_off, s_val.astype(np.uint64)))
+    peer_key = peer_keys(coll_hash, peer_ip)
+    p_off, p_raw = _list(_col(batch, "as_path"), np.uint32)
+    s_off, s_raw = _list(_col(batch, "as_path_segments"), np.uint16)
+    p_val, s_val = p_raw.astype(np.uint32, copy=False), s_raw.astype(np.uint16, copy=False)
     new_state = _col(batch, "new_state").fill_null(255).to_numpy(zero_copy_only=False).astype(np.int16)
     new_state[new_state == 255] = -1
     return Columns(
@@ -103,11 +102,11 @@ def from_batch(batch: pa.RecordBatch) -> Columns:
         afi=_col(batch, "afi").to_numpy(zero_copy_only=False),
         prefix=_fixed16(_col(batch, "prefix")),
         prefix_len=_col(batch, "prefix_len").to_numpy(zero_copy_only=False),
-        path_hash=phash,
+        path_hash=path_hashes(p_off, p_val, s_off, s_val),
         path_offsets=p_off,
-        path_values=p_val.astype(np.uint32),
+        path_values=p_val,
         seg_offsets=s_off,
-        seg_values=s_val.astype(np.uint16),
+        seg_values=s_val,
         new_state=new_state,
     )
 

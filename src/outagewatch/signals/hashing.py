@@ -1,8 +1,9 @@
-"""Vectorised 64-bit hashing and a sorted hash index (key → dense id), all in NumPy.
+"""64-bit keys of paths, prefixes and peers, and a hash index (key → dense id).
 
 The routing state never holds one Python object per prefix, path or route: prefixes and AS
-paths are reduced to 64-bit keys here, and :class:`HashIndex` maps keys to dense ``int64``
-ids through a compiled open-addressing table.
+paths are reduced to 64-bit keys here (compiled loops, :mod:`outagewatch.signals._statecore`),
+and :class:`HashIndex` maps keys to dense ``int64`` ids through a compiled open-addressing
+table (:mod:`outagewatch.signals._hashcore`).
 """
 
 from __future__ import annotations
@@ -12,49 +13,53 @@ import hashlib
 import numpy as np
 import numpy.typing as npt
 
-from outagewatch.signals import _hashcore  # type: ignore[attr-defined]
+from outagewatch.signals import _hashcore, _statecore  # type: ignore[attr-defined]
 
 U64 = npt.NDArray[np.uint64]
 I64 = npt.NDArray[np.int64]
 
-_M1 = np.uint64(0xBF58476D1CE4E5B9)
-_M2 = np.uint64(0x94D049BB133111EB)
-_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
-_S30 = np.uint64(30)
-_S27 = np.uint64(27)
-_S31 = np.uint64(31)
+
+def _u64(a: npt.NDArray[np.generic]) -> U64:
+    return np.ascontiguousarray(a, dtype=np.uint64)
 
 
-def mix64(x: npt.NDArray[np.uint64]) -> U64:
-    """SplitMix64 finaliser, element-wise (wrapping uint64 arithmetic)."""
-    z = x + _GOLDEN
-    z = (z ^ (z >> _S30)) * _M1
-    z = (z ^ (z >> _S27)) * _M2
-    return np.asarray(z ^ (z >> _S31), dtype=np.uint64)
+def path_hashes(
+    path_offsets: I64,
+    path_values: npt.NDArray[np.uint32],
+    seg_offsets: I64,
+    seg_values: npt.NDArray[np.uint16],
+) -> U64:
+    """The 64-bit key of each AS path: an order-sensitive hash of its ASNs combined with one of
+    its segment codes (absolute ``offsets``, n + 1 each). Compiled; the definition (SplitMix64
+    finaliser over ASN × position terms) is spelled out in NumPy in tests/test_statecore.py."""
+    out = np.empty(len(path_offsets) - 1, dtype=np.uint64)
+    _statecore.path_hashes(
+        np.ascontiguousarray(path_offsets, dtype=np.int64),
+        np.ascontiguousarray(path_values, dtype=np.uint32),
+        np.ascontiguousarray(seg_offsets, dtype=np.int64),
+        np.ascontiguousarray(seg_values, dtype=np.uint16),
+        out,
+    )
+    return out
 
 
-def combine(*parts: npt.NDArray[np.uint64]) -> U64:
-    """An order-sensitive hash of several equally long uint64 columns."""
-    h = np.zeros(len(parts[0]), dtype=np.uint64)
-    for i, part in enumerate(parts):
-        h = mix64(h ^ mix64(part.astype(np.uint64, copy=False) + np.uint64(i + 1)))
-    return h
+def prefix_keys(afi: npt.NDArray[np.uint8], addr: npt.NDArray[np.uint8], plen: npt.NDArray[np.uint8]) -> U64:
+    """The 64-bit key of each prefix (family, 16 address bytes, length)."""
+    out = np.empty(len(afi), dtype=np.uint64)
+    _statecore.prefix_keys(
+        np.ascontiguousarray(afi, dtype=np.uint8),
+        np.ascontiguousarray(plen, dtype=np.uint8),
+        np.ascontiguousarray(addr, dtype=np.uint8),
+        out,
+    )
+    return out
 
 
-def list_hash(offsets: I64, values: npt.NDArray[np.uint64]) -> U64:
-    """Hash of each list (order-sensitive) given absolute ``offsets`` (n+1) into ``values``."""
-    start, end = offsets[:-1], offsets[1:]
-    base = int(offsets[0]) if len(offsets) else 0
-    total = int(offsets[-1]) - base if len(offsets) else 0
-    lengths = end - start
-    if total == 0:
-        return mix64(lengths.astype(np.uint64))
-    pos = np.arange(total, dtype=np.int64) - np.repeat(start - base, lengths)
-    vals = values[base : base + total].astype(np.uint64)
-    per = mix64(vals * _M1 + pos.astype(np.uint64) * _M2 + np.uint64(1))
-    cum = np.concatenate([np.zeros(1, dtype=np.uint64), np.cumsum(per, dtype=np.uint64)])
-    sums = cum[end - base] - cum[start - base]
-    return mix64(sums ^ mix64(lengths.astype(np.uint64)))
+def peer_keys(collector_hash: U64, ip: npt.NDArray[np.uint8]) -> U64:
+    """The 64-bit key of each (collector, peer address)."""
+    out = np.empty(len(collector_hash), dtype=np.uint64)
+    _statecore.peer_keys(_u64(collector_hash), np.ascontiguousarray(ip, dtype=np.uint8), out)
+    return out
 
 
 def string_hash(text: str) -> int:

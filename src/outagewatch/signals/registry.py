@@ -7,19 +7,12 @@ import ipaddress
 import numpy as np
 import numpy.typing as npt
 
-from outagewatch.signals.columns import Columns, peer_ip_words
-from outagewatch.signals.hashing import HashIndex, combine
+from outagewatch.signals.columns import Columns
+from outagewatch.signals.hashing import HashIndex, prefix_keys
 
 
 class PrefixCollision(Exception):
     """Two different prefixes hashed to the same 64-bit key (astronomically rare)."""
-
-
-def prefix_keys(
-    afi: npt.NDArray[np.uint8], prefix: npt.NDArray[np.uint8], plen: npt.NDArray[np.uint8]
-) -> npt.NDArray[np.uint64]:
-    hi, lo = peer_ip_words(prefix)
-    return combine(afi.astype(np.uint64), plen.astype(np.uint64), hi, lo)
 
 
 def unit_weight(afi: npt.NDArray[np.uint8], plen: npt.NDArray[np.uint8]) -> npt.NDArray[np.float64]:

@@ -4,9 +4,9 @@
 (0: no route). Origin and upstream of a route are ``paths.origin[id]`` / ``paths.upstream[id]``.
 4 bytes per (peer, prefix) cell: 1.2 M prefixes × 100 peers ≈ 480 MB.
 
-Updates are applied one bin at a time, vectorised: rows sorted by (peer, prefix, arrival),
-last writer wins, and each update is classified against the route before it (from the state
-or from the previous update of the same peer and prefix). A peer state change away from
+Updates are applied one bin at a time: the dictionaries (prefixes, paths, peers) are vectorised,
+and a compiled loop (:mod:`outagewatch.signals._statecore`) writes the updates in sequence
+order, giving each the route it replaced, which classifies it. A peer state change away from
 Established withdraws all the peer's routes at that point of the sequence; a RIB dump
 replaces the state of every peer of its collector.
 """
@@ -20,6 +20,7 @@ import numpy.typing as npt
 import pyarrow as pa
 
 from outagewatch.model.element import KIND_ANNOUNCE, KIND_RIB, KIND_STATE, KIND_WITHDRAW, STATE_ESTABLISHED
+from outagewatch.signals import _statecore  # type: ignore[attr-defined]
 from outagewatch.signals.columns import Columns
 from outagewatch.signals.hashing import HashIndex
 from outagewatch.signals.paths import PathTable
@@ -32,8 +33,9 @@ MAX_PENDING_CELLS = 5_000_000
 
 @dataclass(frozen=True, slots=True)
 class Cells:
-    """Route cells written by updates (per applied bin one entry per (peer, prefix), after peers
-    cleared by session downs): path id before and after (0: no route)."""
+    """Route cells written by updates, one entry per update in sequence order: path id before and
+    after it (0: no route). Summing ``new - old`` per cell telescopes to the net change, as long
+    as the cell's peer was not cleared in between (clears are counted apart: :meth:`RoutingState.clears`)."""
 
     peer: I64
     prefix: I64
@@ -166,10 +168,7 @@ class RoutingState:
         if self._sizes is not None:
             self._sizes[peer[peer < len(self._sizes)]] = 0
         if len(peer):
-            if len(self._clears) < self.peers.size:
-                self._clears = np.concatenate(
-                    [self._clears, np.zeros(self.peers.size - len(self._clears), np.int64)]
-                )
+            self._grow_clears()
             np.add.at(self._clears, peer, 1)
 
     def _log_changes(self, cells: Cells) -> None:
@@ -221,7 +220,7 @@ class RoutingState:
         self.note_origins(path, prefix)
 
     def apply(self, cols: Columns) -> Updates:
-        """Apply one bin of elements (time-sorted) and classify its updates."""
+        """Apply one bin of elements (time-sorted) in sequence and classify its updates."""
         if len(cols):
             self.version += 1
         peer_all = self.peers.ids(cols)
@@ -235,63 +234,35 @@ class RoutingState:
         path[is_a] = self.paths.intern(cols, upd[is_a])
         self.note_origins(path[is_a], prefix[is_a])
         self.ensure_capacity()
-        peer = peer_all[upd]
-        epoch = _epochs(peer, upd, peer_all[down], down, len(cols))
-        order = np.lexsort((upd, prefix, peer))
-        res = self._classify(peer[order], prefix[order], path[order], epoch[order])
-        cells = self._commit(peer[order], prefix[order], path[order], epoch[order], peer_all[down])
-        self._log_changes(cells)
-        inv = np.empty_like(order)
-        inv[order] = np.arange(len(order))
-        dup, change, prev = res[0][inv], res[1][inv], res[2][inv]
-        origin = np.where(is_a, self.paths.origin[path], self.paths.origin[prev]).astype(np.uint32)
-        return Updates(peer, prefix, is_a, dup & is_a, change & is_a, origin, len(down))
-
-    def _classify(
-        self, peer: I64, prefix: I64, path: npt.NDArray[np.uint32], epoch: I64
-    ) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_], npt.NDArray[np.uint32]]:
-        n = len(peer)
-        first = np.ones(n, dtype=bool)
-        if n > 1:
-            first[1:] = (peer[1:] != peer[:-1]) | (prefix[1:] != prefix[:-1])
-        prev = np.zeros(n, dtype=np.uint32)
-        from_state = first & (epoch == 0)
-        prev[from_state] = self._routes[peer[from_state], prefix[from_state]]
-        later = np.flatnonzero(~first)
-        same_epoch = epoch[later] == epoch[later - 1]
-        prev[later] = np.where(same_epoch, path[later - 1], 0)
+        self._grow_clears()
+        if self._sizes is not None and len(self._sizes) < self.peers.size:
+            self._sizes = None  # recounted on demand
+        peer = np.ascontiguousarray(peer_all[upd], dtype=np.int64)
+        prev = np.empty(len(upd), dtype=np.uint32)
+        _statecore.apply(
+            self._routes,
+            upd,
+            peer,
+            np.ascontiguousarray(prefix, dtype=np.int64),
+            path,
+            down,
+            np.ascontiguousarray(peer_all[down], dtype=np.int64),
+            self.prefixes.afi,
+            self._sizes,
+            self._clears,
+            prev,
+        )
+        if len(down):
+            self.version += 1
+        self._log_changes(Cells(peer, prefix, prev, path))
         present = prev != 0
-        return present & (prev == path), present & (prev != path) & (path != 0), prev
+        dup = present & (prev == path) & is_a
+        change = present & (prev != path) & is_a
+        origin = np.where(is_a, self.paths.origin[path], self.paths.origin[prev]).astype(np.uint32)
+        return Updates(peer, prefix, is_a, dup, change, origin, len(down))
 
-    def _commit(
-        self, peer: I64, prefix: I64, path: npt.NDArray[np.uint32], epoch: I64, down_peers: I64
-    ) -> Cells:
-        n = len(peer)
-        last = np.ones(n, dtype=bool)
-        if n > 1:
-            last[:-1] = (peer[1:] != peer[:-1]) | (prefix[1:] != prefix[:-1])
-        max_epoch = np.zeros(self.peers.size, dtype=np.int64)
-        np.add.at(max_epoch, down_peers, 1)
-        downed = np.flatnonzero(max_epoch)
-        if len(downed):
-            self.clear_peers(downed)
-        keep = last & (epoch == max_epoch[peer])
-        p, x, v = peer[keep], prefix[keep], path[keep]
-        before = self._routes[p, x]
-        if self._sizes is not None:
-            if len(self._sizes) < self.peers.size:
-                self._sizes = None
-            else:
-                delta = (v != 0).astype(np.int64) - (before != 0)
-                np.add.at(self._sizes, (p, (self.prefixes.afi[x] != 4).astype(np.int64)), delta)
-        self._routes[p, x] = v
-        return Cells(p, x, before, v)
-
-
-def _epochs(peer: I64, pos: I64, down_peer: I64, down_pos: I64, n: int) -> I64:
-    """For each update, how many session downs of its peer came before it in the sequence."""
-    if len(down_pos) == 0:
-        return np.zeros(len(pos), dtype=np.int64)
-    scale = np.int64(n + 1)
-    keys = np.sort(down_peer * scale + down_pos)
-    return (np.searchsorted(keys, peer * scale + pos) - np.searchsorted(keys, peer * scale)).astype(np.int64)
+    def _grow_clears(self) -> None:
+        if len(self._clears) < self.peers.size:
+            grown = np.zeros(self.peers.size, dtype=np.int64)
+            grown[: len(self._clears)] = self._clears
+            self._clears = grown

@@ -1,0 +1,225 @@
+"""The routing state's compiled kernels against plain definitions.
+
+- The path, prefix and peer keys are bit for bit the NumPy hash spelled out here (snapshots
+  store path keys, so the definition must not drift), on generated lists and on real updates.
+- ``apply`` equals a dict model of sequential application (updates, session downs, table
+  sizes, clear counts), and rejects bad input before writing anything.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from outagewatch import read_mrt
+from outagewatch.signals import _statecore  # type: ignore[attr-defined]
+from outagewatch.signals import columns as C
+from outagewatch.signals.hashing import path_hashes, peer_keys, prefix_keys
+
+U64 = npt.NDArray[np.uint64]
+M1, M2, GOLDEN = np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB), np.uint64(0x9E3779B97F4A7C15)
+
+
+def mix64(x: U64) -> U64:
+    with np.errstate(over="ignore"):
+        z = x + GOLDEN
+        z = (z ^ (z >> np.uint64(30))) * M1
+        z = (z ^ (z >> np.uint64(27))) * M2
+    return np.asarray(z ^ (z >> np.uint64(31)), dtype=np.uint64)
+
+
+def combine(*parts: U64) -> U64:
+    h = np.zeros(len(parts[0]), dtype=np.uint64)
+    for i, part in enumerate(parts):
+        with np.errstate(over="ignore"):
+            h = mix64(h ^ mix64(part.astype(np.uint64) + np.uint64(i + 1)))
+    return h
+
+
+def list_hash(offsets: npt.NDArray[np.int64], values: npt.NDArray[np.generic]) -> U64:
+    """Per list: mix64(Σ mix64(v·M1 + position·M2 + 1) ^ mix64(length)), wrapping arithmetic."""
+    out = np.zeros(len(offsets) - 1, dtype=np.uint64)
+    for j in range(len(out)):
+        v = values[offsets[j] : offsets[j + 1]].astype(np.uint64)
+        pos = np.arange(len(v), dtype=np.uint64)
+        with np.errstate(over="ignore"):
+            terms = mix64(v * M1 + pos * M2 + np.uint64(1))
+            total = np.uint64(terms.sum(dtype=np.uint64)) if len(v) else np.uint64(0)
+        out[j] = mix64(np.array([total], np.uint64) ^ mix64(np.array([len(v)], np.uint64)))[0]
+    return out
+
+
+def words(addr: npt.NDArray[np.uint8]) -> tuple[U64, U64]:
+    w = np.ascontiguousarray(addr).view(">u8").reshape(-1, 2).astype(np.uint64)
+    return w[:, 0].copy(), w[:, 1].copy()
+
+
+lists = st.lists(st.lists(st.integers(0, 2**32 - 1), max_size=8), max_size=12)
+
+
+@settings(max_examples=200, deadline=None)
+@given(lists, st.data())
+def test_path_hashes_equal_the_numpy_definition(paths: list[list[int]], data: st.DataObject) -> None:
+    segs = [data.draw(st.lists(st.integers(0, 2**16 - 1), max_size=3)) for _ in paths]
+    p_off = np.concatenate([[0], np.cumsum([len(p) for p in paths])]).astype(np.int64)
+    s_off = np.concatenate([[0], np.cumsum([len(s) for s in segs])]).astype(np.int64)
+    p_val = np.array([a for p in paths for a in p], dtype=np.uint32)
+    s_val = np.array([a for s in segs for a in s], dtype=np.uint16)
+    got = path_hashes(p_off, p_val, s_off, s_val)
+    assert got.tolist() == combine(list_hash(p_off, p_val), list_hash(s_off, s_val)).tolist()
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from([4, 6]), st.binary(min_size=16, max_size=16), st.integers(0, 128))))
+def test_prefix_and_peer_keys_equal_the_numpy_definition(rows: list[tuple[int, bytes, int]]) -> None:
+    afi = np.array([r[0] for r in rows], dtype=np.uint8)
+    addr = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.uint8).reshape(-1, 16)
+    plen = np.array([r[2] for r in rows], dtype=np.uint8)
+    hi, lo = words(addr)
+    assert prefix_keys(afi, addr, plen).tolist() == combine(afi, plen, hi, lo).tolist()
+    coll = np.arange(len(rows), dtype=np.uint64) * np.uint64(0x9E3779B97F4A7C15)
+    assert peer_keys(coll, addr).tolist() == combine(coll, hi, lo).tolist()
+
+
+def test_keys_of_real_updates(shared_data: Path) -> None:
+    f = sorted((shared_data / "mrt" / "ris-2022-week").glob("*.gz"))[3]
+    batch = next(iter(read_mrt(f, collector="rrc04")))
+    cols = C.from_batch(batch)
+    sub = np.arange(0, len(cols), 7)  # every 7th element keeps the loop in Python short
+    p_off, p_val = C._take_lists(cols.path_offsets, cols.path_values, sub)
+    s_off, s_val = C._take_lists(cols.seg_offsets, cols.seg_values, sub)
+    assert (cols.path_hash[sub] == combine(list_hash(p_off, p_val), list_hash(s_off, s_val))).all()
+    assert (np.diff(cols.path_offsets) == 0).any()  # withdrawals: empty paths hash the same way
+    hi, lo = words(cols.prefix)
+    assert (
+        prefix_keys(cols.afi, cols.prefix, cols.prefix_len) == combine(cols.afi, cols.prefix_len, hi, lo)
+    ).all()
+
+
+# --- apply ------------------------------------------------------------------------------------
+
+N_PEERS, N_PFX = 4, 6
+ops = st.lists(
+    st.one_of(
+        st.tuples(st.just("u"), st.integers(0, N_PEERS - 1), st.integers(0, N_PFX - 1), st.integers(0, 3)),
+        st.tuples(st.just("d"), st.integers(0, N_PEERS - 1), st.just(0), st.just(0)),
+    ),
+    max_size=40,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, N_PEERS - 1), st.integers(0, N_PFX - 1), st.integers(1, 3))), ops)
+def test_apply_equals_sequential_dict_model(
+    start: list[tuple[int, int, int]], seq: list[tuple[str, int, int, int]]
+) -> None:
+    afi = np.array([4, 4, 6, 4, 6, 6], dtype=np.uint8)
+    routes = np.zeros((N_PEERS + 1, N_PFX + 2), dtype=np.uint32)  # capacity larger than live part
+    model: dict[tuple[int, int], int] = {}
+    for p, x, v in start:
+        routes[p, x] = v
+        model[(p, x)] = v
+    sizes = np.zeros((N_PEERS + 1, 2), dtype=np.int64)
+    for p, x in model:
+        sizes[p, int(afi[x] != 4)] += 1
+    clears = np.zeros(N_PEERS, dtype=np.int64)
+    upd = [(i, o) for i, o in enumerate(seq) if o[0] == "u"]
+    down = [(i, o) for i, o in enumerate(seq) if o[0] == "d"]
+    prev = np.zeros(len(upd), dtype=np.uint32)
+    _statecore.apply(
+        routes,
+        np.array([i for i, _ in upd], dtype=np.int64),
+        np.array([o[1] for _, o in upd], dtype=np.int64),
+        np.array([o[2] for _, o in upd], dtype=np.int64),
+        np.array([o[3] for _, o in upd], dtype=np.uint32),
+        np.array([i for i, _ in down], dtype=np.int64),
+        np.array([o[1] for _, o in down], dtype=np.int64),
+        afi,
+        sizes,
+        clears,
+        prev,
+    )
+    want_prev, want_clears = [], [0] * N_PEERS
+    for kind, p, x, v in seq:
+        if kind == "d":
+            model = {k: w for k, w in model.items() if k[0] != p}
+            want_clears[p] += 1
+            continue
+        want_prev.append(model.get((p, x), 0))
+        if v:
+            model[(p, x)] = v
+        else:
+            model.pop((p, x), None)
+    assert prev.tolist() == want_prev
+    assert clears.tolist() == want_clears
+    got = {(int(p), int(x)): int(routes[p, x]) for p, x in zip(*np.nonzero(routes), strict=True)}
+    assert got == model
+    want_sizes = np.zeros((N_PEERS + 1, 2), dtype=np.int64)
+    for p, x in model:
+        want_sizes[p, int(afi[x] != 4)] += 1
+    assert (sizes == want_sizes).all()
+
+
+def _args(**over: object) -> list[object]:
+    base: dict[str, object] = {
+        "routes": np.zeros((2, 3), dtype=np.uint32),
+        "upd_pos": np.array([0, 1], dtype=np.int64),
+        "upd_peer": np.array([0, 1], dtype=np.int64),
+        "upd_prefix": np.array([2, 0], dtype=np.int64),
+        "upd_path": np.array([5, 6], dtype=np.uint32),
+        "down_pos": np.zeros(0, dtype=np.int64),
+        "down_peer": np.zeros(0, dtype=np.int64),
+        "prefix_afi": np.array([4, 4, 6], dtype=np.uint8),
+        "sizes": None,
+        "clears": np.zeros(2, dtype=np.int64),
+        "prev": np.zeros(2, dtype=np.uint32),
+    }
+    base.update(over)
+    return list(base.values())
+
+
+def test_apply_rejects_bad_input_before_writing() -> None:
+    routes = np.zeros((2, 3), dtype=np.uint32)
+    with pytest.raises(IndexError, match="update 1: peer 2"):
+        _statecore.apply(*_args(routes=routes, upd_peer=np.array([0, 2], dtype=np.int64)))
+    assert not routes.any()  # the first, valid update was not written either
+    with pytest.raises(IndexError, match="prefix 3"):
+        _statecore.apply(*_args(routes=routes, upd_prefix=np.array([0, 3], dtype=np.int64)))
+    with pytest.raises(IndexError, match="down 0"):
+        _statecore.apply(
+            *_args(routes=routes, down_pos=np.array([0], np.int64), down_peer=np.array([-1], np.int64))
+        )
+    assert not routes.any()
+    with pytest.raises(TypeError, match="upd_path must hold 4-byte items"):
+        _statecore.apply(*_args(upd_path=np.array([5, 6], dtype=np.int64)))
+    with pytest.raises(ValueError, match="equally long"):
+        _statecore.apply(*_args(upd_prefix=np.array([0], dtype=np.int64)))
+    with pytest.raises(ValueError, match="prev is too short"):
+        _statecore.apply(*_args(prev=np.zeros(1, dtype=np.uint32)))
+    with pytest.raises(ValueError, match="2-d"):
+        _statecore.apply(*_args(routes=np.zeros(6, dtype=np.uint32)))
+    prev = np.zeros(2, dtype=np.uint32)
+    _statecore.apply(*_args(routes=routes, prev=prev))
+    assert routes[0, 2] == 5 and routes[1, 0] == 6 and prev.tolist() == [0, 0]
+
+
+def test_path_hashes_reject_offsets_past_the_values() -> None:
+    with pytest.raises(ValueError, match="path_offsets are not ascending"):
+        path_hashes(
+            np.array([0, 3], np.int64),
+            np.zeros(2, np.uint32),
+            np.array([0, 0], np.int64),
+            np.zeros(0, np.uint16),
+        )
+    with pytest.raises(ValueError, match="n \\+ 1 offsets"):
+        path_hashes(
+            np.array([0, 0], np.int64),
+            np.zeros(0, np.uint32),
+            np.array([0], np.int64),
+            np.zeros(0, np.uint16),
+        )

@@ -1,5 +1,5 @@
 """Build the compiled cores: the MRT decoder (C, writes straight into columnar buffers) and the
-signal engine's key → id map and routing-state kernels."""
+signal engine's key → id map, routing-state kernels and roll-up loops."""
 
 from setuptools import Extension, setup
 
@@ -15,6 +15,11 @@ setup(
         Extension(
             "outagewatch.signals._hashcore",
             sources=["src/outagewatch/signals/_hashcore.c"],
+            extra_compile_args=FLAGS,
+        ),
+        Extension(
+            "outagewatch.signals._rollupcore",
+            sources=["src/outagewatch/signals/_rollupcore.c"],
             extra_compile_args=FLAGS,
         ),
         Extension(

@@ -17,7 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from outagewatch import read_mrt
-from outagewatch.signals import _statecore  # type: ignore[attr-defined]
+from outagewatch.signals import _rollupcore, _statecore  # type: ignore[attr-defined]
 from outagewatch.signals import columns as C
 from outagewatch.signals.hashing import path_hashes, peer_keys, prefix_keys
 
@@ -223,3 +223,87 @@ def test_path_hashes_reject_offsets_past_the_values() -> None:
             np.array([0], np.int64),
             np.zeros(0, np.uint16),
         )
+
+
+# --- roll-up loops ----------------------------------------------------------------------------
+
+
+def reference_level_sums(
+    ent: npt.NDArray[np.int64],
+    n_ent: int,
+    lf: npt.NDArray[np.int8],
+    la: npt.NDArray[np.int8],
+    w: npt.NDArray[np.float64],
+) -> npt.NDArray[np.float64]:
+    """Column k < 5: rows with ff level > k; 5 ≤ k < 9: asn level ≥ k − 3; then the weights."""
+    out = np.zeros((n_ent, 18))
+    for k in range(5):
+        sel = lf > k
+        out[:, k] = np.bincount(ent[sel], minlength=n_ent)
+        out[:, 9 + k] = np.bincount(ent[sel], weights=w[sel], minlength=n_ent)
+    for k in range(4):
+        sel = la >= k + 2
+        out[:, 5 + k] = np.bincount(ent[sel], minlength=n_ent)
+        out[:, 14 + k] = np.bincount(ent[sel], weights=w[sel], minlength=n_ent)
+    return out
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 4), st.integers(0, 5), st.integers(0, 5), st.integers(-8, 8)), max_size=50
+    )
+)
+def test_level_sums_equal_per_threshold_counts(rows: list[tuple[int, int, int, int]]) -> None:
+    ent = np.array([r[0] for r in rows], dtype=np.int64)
+    lf = np.array([r[1] for r in rows], dtype=np.int8)
+    la = np.array([r[2] for r in rows], dtype=np.int8)
+    w = np.exp2(np.array([r[3] for r in rows], dtype=np.float64))  # dyadic: sums are exact
+    out = np.zeros((5, 18))
+    _rollupcore.level_sums(ent, lf, la, w, out)
+    assert (out == reference_level_sums(ent, 5, lf, la, w)).all()
+    one = np.zeros((1, 18))
+    _rollupcore.level_sums(None, lf, la, w, one)
+    assert (one == reference_level_sums(np.zeros(len(rows), np.int64), 1, lf, la, w)).all()
+
+
+def test_level_sums_reject_bad_rows() -> None:
+    out = np.zeros((2, 18))
+    one = np.ones(1, dtype=np.float64)
+    with pytest.raises(IndexError, match="entity 2"):
+        _rollupcore.level_sums(np.array([2]), np.array([1], np.int8), np.array([1], np.int8), one, out)
+    with pytest.raises(IndexError, match="level 6"):
+        _rollupcore.level_sums(np.array([0]), np.array([6], np.int8), np.array([1], np.int8), one, out)
+    assert not out.any()
+    with pytest.raises(ValueError, match="equally long"):
+        _rollupcore.level_sums(None, np.array([1], np.int8), np.array([1, 2], np.int8), one, out)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.integers(0, 6).flatmap(
+        lambda n_e: st.tuples(
+            st.lists(
+                st.lists(st.sampled_from([0.0, 1.0, -2.5, 7.0]), min_size=3, max_size=3),
+                min_size=n_e,
+                max_size=n_e,
+            ),
+            st.lists(st.booleans(), min_size=n_e, max_size=n_e) | st.none(),
+            st.booleans(),
+        )
+    )
+)
+def test_matrix_rows_equal_masked_flattening(case: tuple[list[list[float]], list[bool] | None, bool]) -> None:
+    raw, mask, nonzero = case
+    values = np.array(raw, dtype=np.float64).reshape(len(raw), 3)
+    n = values.size
+    ent, met, val = np.empty(n, np.int32), np.empty(n, np.int32), np.empty(n, np.float64)
+    m_arr = None if mask is None else np.array(mask, dtype=bool)
+    m = _rollupcore.matrix_rows(values, m_arr, nonzero, ent, met, val)
+    keep = np.ones(values.shape, dtype=bool) if m_arr is None else np.repeat(m_arr[:, None], 3, axis=1)
+    if nonzero:
+        keep &= values != 0
+    e_ref, k_ref = np.nonzero(keep)
+    assert ent[:m].tolist() == e_ref.tolist()
+    assert met[:m].tolist() == k_ref.tolist()
+    assert val[:m].tolist() == values[keep].tolist()

@@ -32,8 +32,11 @@ static inline uint64_t mix64(uint64_t x) {
 static inline uint64_t fold(uint64_t h, uint64_t part, uint64_t i) { return mix64(h ^ mix64(part + i + 1)); }
 
 static inline uint64_t load_be64(const uint8_t *p) {
-    uint64_t v = 0;
-    for (int k = 0; k < 8; k++) v = (v << 8) | p[k];
+    uint64_t v;
+    memcpy(&v, p, 8);
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    v = __builtin_bswap64(v);
+#endif
     return v;
 }
 
@@ -185,6 +188,11 @@ static PyObject *peer_keys(PyObject *self, PyObject *args) {
     const uint8_t *ip = vs.b[1].buf;
     uint64_t *out = vs.b[2].buf;
     for (Py_ssize_t j = 0; j < n; j++) {
+        /* runs of elements from one peer are the rule in MRT files: reuse the last key */
+        if (j > 0 && coll[j] == coll[j - 1] && memcmp(ip + 16 * j, ip + 16 * (j - 1), 16) == 0) {
+            out[j] = out[j - 1];
+            continue;
+        }
         uint64_t h = fold(0, coll[j], 0);
         h = fold(h, load_be64(ip + 16 * j), 1);
         out[j] = fold(h, load_be64(ip + 16 * j + 8), 2);
@@ -268,7 +276,8 @@ static PyObject *apply(PyObject *self, PyObject *args) {
         /* the downs before this update (all remaining ones after the last) */
         while (d < n_down && (j == n || dpos[d] < pos[j])) {
             int64_t p = dpeer[d++];
-            memset(routes + p * n_cols, 0, (size_t)n_cols * sizeof(uint32_t));
+            /* the live prefixes only: untouched pages of the capacity stay unallocated */
+            memset(routes + p * n_cols, 0, (size_t)(n_afi < n_cols ? n_afi : n_cols) * sizeof(uint32_t));
             if (sizes) sizes[2 * p] = sizes[2 * p + 1] = 0;
             clears[p] += 1;
         }
@@ -283,7 +292,43 @@ static PyObject *apply(PyObject *self, PyObject *args) {
     Py_RETURN_NONE;
 }
 
+PyDoc_STRVAR(find_mismatch_doc,
+"find_mismatch(ids, afi, plen, addr, table_afi, table_plen, table_addr) -> int\n\n"
+"The first position whose prefix (uint8 afi and length, 16 address bytes) differs from the\n"
+"table's prefix of its id (int64), or -1 when all match: a 64-bit key collision check.");
+
+static PyObject *find_mismatch(PyObject *self, PyObject *args) {
+    PyObject *o[7];
+    if (!PyArg_ParseTuple(args, "OOOOOOO", &o[0], &o[1], &o[2], &o[3], &o[4], &o[5], &o[6])) return NULL;
+    Views vs = {.n = 0};
+    Py_ssize_t n = view(&vs, o[0], 0, 8, "ids");
+    if (n < 0) return fail(&vs);
+    Py_ssize_t n_a = view(&vs, o[1], 0, 1, "afi"), n_l = view(&vs, o[2], 0, 1, "plen"),
+               n_x = view(&vs, o[3], 0, 1, "addr");
+    if (n_a < 0 || n_l < 0 || n_x < 0) return fail(&vs);
+    Py_ssize_t t_a = view(&vs, o[4], 0, 1, "table_afi"), t_l = view(&vs, o[5], 0, 1, "table_plen"),
+               t_x = view(&vs, o[6], 0, 1, "table_addr");
+    if (t_a < 0 || t_l < 0 || t_x < 0) return fail(&vs);
+    if (n_a != n || n_l != n || n_x != 16 * n || t_l != t_a || t_x != 16 * t_a) {
+        PyErr_SetString(PyExc_ValueError, "afi, plen and addr (16 bytes each) must be equally long");
+        return fail(&vs);
+    }
+    const int64_t *ids = vs.b[0].buf;
+    const uint8_t *afi = vs.b[1].buf, *plen = vs.b[2].buf, *addr = vs.b[3].buf;
+    const uint8_t *tafi = vs.b[4].buf, *tplen = vs.b[5].buf, *taddr = vs.b[6].buf;
+    Py_ssize_t bad = -1;
+    for (Py_ssize_t j = 0; j < n && bad < 0; j++) {
+        int64_t i = ids[j];
+        if (i < 0 || i >= t_a || tafi[i] != afi[j] || tplen[i] != plen[j] ||
+            memcmp(taddr + 16 * i, addr + 16 * j, 16) != 0)
+            bad = j;
+    }
+    release(&vs);
+    return PyLong_FromSsize_t(bad);
+}
+
 static PyMethodDef statecore_methods[] = {
+    {"find_mismatch", find_mismatch, METH_VARARGS, find_mismatch_doc},
     {"path_hashes", path_hashes, METH_VARARGS, path_hashes_doc},
     {"prefix_keys", prefix_keys, METH_VARARGS, prefix_keys_doc},
     {"peer_keys", peer_keys, METH_VARARGS, peer_keys_doc},

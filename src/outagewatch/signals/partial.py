@@ -26,6 +26,7 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from outagewatch.signals import _rollupcore  # type: ignore[attr-defined]
 from outagewatch.signals.metrics import PEERS_REPORTING, UPSTREAM_COUNT
 
 TS = pa.timestamp("us", tz="UTC")
@@ -243,20 +244,22 @@ def block(
     entities: pa.Array,
     metrics: list[str],
     values: npt.NDArray[np.float64],
-    keep: npt.NDArray[np.bool_] | None = None,
+    entity_mask: npt.NDArray[np.bool_] | None = None,
+    *,
+    nonzero: bool = False,
 ) -> pa.Table:
-    """Value rows for an entities × metrics matrix (``values[e, m]``), optionally masked."""
+    """Value rows for an entities × metrics matrix (``values[e, m]``): every metric of the
+    entities ``entity_mask`` selects (None: all), only non-zero values when ``nonzero``."""
     n_e, n_m = values.shape
-    ent = np.repeat(np.arange(n_e, dtype=np.int32), n_m)
-    met = np.tile(np.arange(n_m, dtype=np.int32), n_e)
-    flat = values.reshape(-1)
-    if keep is not None:
-        sel = np.flatnonzero(keep.reshape(-1))
-        ent, met, flat = ent[sel], met[sel], flat[sel]
-    cols = _head(len(flat), bin_start_us, bin_seconds, entity_type)
-    cols["entity"] = _dict(ent, entities)
-    cols["metric"] = _dict(met, pa.array(metrics, pa.string()))
-    cols["value"] = pa.array(flat.astype(np.float64))
+    ent = np.empty(n_e * n_m, dtype=np.int32)
+    met = np.empty(n_e * n_m, dtype=np.int32)
+    flat = np.empty(n_e * n_m, dtype=np.float64)
+    mask = None if entity_mask is None else np.ascontiguousarray(entity_mask, dtype=np.bool_)
+    m = _rollupcore.matrix_rows(np.ascontiguousarray(values, dtype=np.float64), mask, nonzero, ent, met, flat)
+    cols = _head(m, bin_start_us, bin_seconds, entity_type)
+    cols["entity"] = _dict(ent[:m], entities)
+    cols["metric"] = _dict(met[:m], pa.array(metrics, pa.string()))
+    cols["value"] = pa.array(flat[:m])
     return pa.table(cols, schema=SIGNAL_SCHEMA)
 
 

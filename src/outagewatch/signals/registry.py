@@ -7,6 +7,7 @@ import ipaddress
 import numpy as np
 import numpy.typing as npt
 
+from outagewatch.signals import _statecore  # type: ignore[attr-defined]
 from outagewatch.signals.columns import Columns
 from outagewatch.signals.hashing import HashIndex, prefix_keys
 
@@ -61,9 +62,16 @@ class PrefixTable:
             self.afi = np.concatenate([self.afi, afi[new_pos]])
             self.addr = np.concatenate([self.addr, prefix[new_pos]])
             self.plen = np.concatenate([self.plen, plen[new_pos]])
-        same = (self.afi[ids] == afi) & (self.plen[ids] == plen) & (self.addr[ids] == prefix).all(axis=1)
-        if not same.all():
-            bad = int(np.flatnonzero(~same)[0])
+        bad = _statecore.find_mismatch(
+            ids,
+            np.ascontiguousarray(afi, dtype=np.uint8),
+            np.ascontiguousarray(plen, dtype=np.uint8),
+            np.ascontiguousarray(prefix, dtype=np.uint8),
+            self.afi,
+            self.plen,
+            self.addr,
+        )
+        if bad >= 0:
             raise PrefixCollision(f"prefix hash collision at element {bad}")
         return ids, new_pos
 
@@ -92,7 +100,7 @@ class PeerTable:
     """Every (collector, peer address) seen; index = peer id (row of the route matrix)."""
 
     def __init__(self) -> None:
-        self._ids: dict[int, int] = {}
+        self._index = HashIndex()  # peer key → peer id
         self.key = np.zeros(0, dtype=np.uint64)
         self.asn = np.zeros(0, dtype=np.uint32)
         self.afi = np.zeros(0, dtype=np.uint8)
@@ -104,19 +112,19 @@ class PeerTable:
         return len(self.key)
 
     def ids(self, cols: Columns) -> npt.NDArray[np.int64]:
-        """Peer ids of every element (peers are few: a dict over the distinct keys suffices)."""
-        uniq, first, inverse = np.unique(cols.peer_key, return_index=True, return_inverse=True)
-        for key, row in zip(uniq.tolist(), first.tolist(), strict=True):
-            if key not in self._ids:
-                self._add(key, cols, row)
-            else:
-                self.asn[self._ids[key]] = cols.peer_asn[row]
-        lut = np.array([self._ids[k] for k in uniq.tolist()], dtype=np.int64)
-        return lut[inverse.reshape(-1)]
+        """Peer ids of every element; each peer's ASN becomes the one of its first element here."""
+        ids, new_pos = self._index.get_or_insert(cols.peer_key)
+        for row in new_pos.tolist():
+            self._add(cols, row)
+        if len(ids):
+            first = np.full(self.size, len(ids), dtype=np.int64)
+            np.minimum.at(first, ids, np.arange(len(ids), dtype=np.int64))
+            seen = np.flatnonzero(first < len(ids))
+            self.asn[seen] = cols.peer_asn[first[seen]]
+        return ids
 
-    def _add(self, key: int, cols: Columns, row: int) -> None:
-        self._ids[key] = len(self.key)
-        self.key = np.append(self.key, np.uint64(key))
+    def _add(self, cols: Columns, row: int) -> None:
+        self.key = np.append(self.key, cols.peer_key[row])
         self.asn = np.append(self.asn, cols.peer_asn[row])
         afi = int(cols.peer_afi[row])
         self.afi = np.append(self.afi, np.uint8(afi))
@@ -126,15 +134,15 @@ class PeerTable:
 
     def add_known(self, key: int, collector: str, ip: str, asn: int, afi: int) -> int:
         """Register a peer from a snapshot; returns its id."""
-        if key in self._ids:
-            return self._ids[key]
-        self._ids[key] = len(self.key)
+        ids, new_pos = self._index.get_or_insert(np.array([key], dtype=np.uint64))
+        if not len(new_pos):
+            return int(ids[0])
         self.key = np.append(self.key, np.uint64(key))
         self.asn = np.append(self.asn, np.uint32(asn))
         self.afi = np.append(self.afi, np.uint8(afi))
         self.collector.append(collector)
         self.ip.append(ip)
-        return self._ids[key]
+        return int(ids[0])
 
 
 def prefix_texts(

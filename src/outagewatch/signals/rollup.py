@@ -15,6 +15,7 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 
+from outagewatch.signals import _rollupcore  # type: ignore[attr-defined]
 from outagewatch.signals import metrics as M
 from outagewatch.signals.mapping import CountryIndex
 from outagewatch.signals.partial import (
@@ -49,23 +50,15 @@ class BinContext:
 def _vis_values(
     ent: I64 | None, n_ent: int, level_ff: npt.NDArray[np.int8], level_asn: npt.NDArray[np.int8], w: F64
 ) -> F64:
-    """entities × (9 prefix counts + 9 weights), cumulative over nested level codes."""
+    """entities × (9 prefix counts + 9 weights) at the nested thresholds (one compiled pass)."""
     out = np.zeros((n_ent, 18))
-    base = ent * 6 if ent is not None else 0
-    for lv, first_col, min_level in ((level_ff, 0, 1), (level_asn, 5, 2)):
-        key = base + lv
-        cnt = np.bincount(key, minlength=n_ent * 6).reshape(n_ent, 6)
-        wt = np.bincount(key, weights=w, minlength=n_ent * 6).reshape(n_ent, 6)
-        # column k of the block: prefixes at level ≥ min_level + k (running sums from the top)
-        k = 6 - min_level
-        acc_c, acc_w = cnt[:, 5].astype(np.float64), wt[:, 5].copy()
-        out[:, first_col + k - 1] = acc_c
-        out[:, 9 + first_col + k - 1] = acc_w
-        for lvl in range(4, min_level - 1, -1):
-            acc_c += cnt[:, lvl]
-            acc_w += wt[:, lvl]
-            out[:, first_col + lvl - min_level] = acc_c
-            out[:, 9 + first_col + lvl - min_level] = acc_w
+    _rollupcore.level_sums(
+        None if ent is None else np.ascontiguousarray(ent, dtype=np.int64),
+        np.ascontiguousarray(level_ff, dtype=np.int8),
+        np.ascontiguousarray(level_asn, dtype=np.int8),
+        np.ascontiguousarray(w, dtype=np.float64),
+        out,
+    )
     return out
 
 
@@ -86,16 +79,14 @@ def visibility_partial(ctx: BinContext) -> list[pa.Table]:
         if n_c:
             vals = _vis_values(ci.country[csel], n_c, vis.ff_level[sel], vis.asn_level[sel], ci.weight[csel])
             has = np.bincount(ci.country[csel], minlength=n_c) > 0
-            out.append(
-                block(ctx.bin_start_us, ctx.bin_seconds, "country", c_names, names, vals, _rows(has, 18))
-            )
+            out.append(block(ctx.bin_start_us, ctx.bin_seconds, "country", c_names, names, vals, has))
         ps = np.flatnonzero(as_ok & (pfx.afi[vis.pair_prefix] == afi))
         n_a = ctx.state.as_index.size
         if n_a:
             pp = vis.pair_prefix[ps]
             vals = _vis_values(as_idx[ps], n_a, vis.pair_ff_level[ps], vis.pair_asn_level[ps], weight[pp])
             # ASes are many: only non-zero visibility rows are written (absent = 0)
-            out.append(block(ctx.bin_start_us, ctx.bin_seconds, "as", as_names, names, vals, vals != 0))
+            out.append(block(ctx.bin_start_us, ctx.bin_seconds, "as", as_names, names, vals, nonzero=True))
         all_p = pfx.family(afi)
         vals = _vis_values(None, 1, vis.ff_level[all_p], vis.asn_level[all_p], weight[all_p])
         out.append(
@@ -124,10 +115,6 @@ def visibility_partial(ctx: BinContext) -> list[pa.Table]:
     return out
 
 
-def _rows(has: npt.NDArray[np.bool_], n_metrics: int) -> npt.NDArray[np.bool_]:
-    return np.repeat(has[:, None], n_metrics, axis=1)
-
-
 def churn_partial(ctx: BinContext, upd: Updates) -> tuple[list[pa.Table], list[pa.Table]]:
     """Churn counts per entity (only entities with updates) and their reporting peers."""
     if len(upd) == 0:
@@ -154,13 +141,9 @@ def churn_partial(ctx: BinContext, upd: Updates) -> tuple[list[pa.Table], list[p
         if len(rws) == 0:
             continue
         n_e = len(ents)
-        mat: F64 = np.stack(
-            [np.bincount(ent, weights=cols[rws, k], minlength=n_e).astype(np.float64) for k in range(5)],
-            axis=1,
-        )
-        vals.append(
-            block(ctx.bin_start_us, ctx.bin_seconds, etype, ents, names, mat, _rows(mat[:, 4] > 0, 5))
-        )
+        key = (ent[:, None] * 5 + np.arange(5, dtype=np.int64))[cols[rws]]
+        mat: F64 = np.bincount(key, minlength=n_e * 5).astype(np.float64).reshape(n_e, 5)
+        vals.append(block(ctx.bin_start_us, ctx.bin_seconds, etype, ents, names, mat, mat[:, 4] > 0))
         reps.append(
             reporter_block(ctx.bin_start_us, ctx.bin_seconds, etype, ents, ent, upd.peer[rws], peer_keys)
         )

@@ -69,6 +69,7 @@ class RoutingState:
         self._routes = np.zeros((peer_capacity, prefix_capacity), dtype=np.uint32)
         self._sizes: I64 | None = None  # per peer: [IPv4, IPv6] routes, kept up to date by apply()
         self.origin_families = np.zeros(0, dtype=np.uint64)  # sorted origin*8 + afi ever announced
+        self._origin_seen = HashIndex()  # the same keys, to find new ones without a sort
         self.version = 0  # bumped by every change of routes: equal versions, equal state
         self._as_names: tuple[int, pa.Array] | None = None
         self.as_index = HashIndex()  # origin ASNs (non-zero) → AS entity id, in the order first seen
@@ -93,7 +94,10 @@ class RoutingState:
 
     def add_origin_families(self, keys: npt.NDArray[np.uint64]) -> None:
         """Record (origin ASN × 8 + afi) keys; origin ASNs not seen before get AS entity ids."""
-        keys = np.unique(keys.astype(np.uint64))
+        _, first_pos = self._origin_seen.get_or_insert(np.ascontiguousarray(keys, dtype=np.uint64))
+        if not len(first_pos):
+            return
+        keys = np.unique(keys[first_pos].astype(np.uint64))
         fam = self.origin_families
         pos = np.searchsorted(fam, keys)
         known = (
@@ -127,7 +131,7 @@ class RoutingState:
         if need_r <= rows and need_c <= cols:
             return
         new_r = max(rows, need_r if need_r <= rows else max(need_r, rows * 2))
-        new_c = max(cols, need_c if need_c <= cols else max(need_c, cols * 3 // 2))
+        new_c = max(cols, need_c if need_c <= cols else max(need_c, cols * 2))
         grown = np.zeros((new_r, new_c), dtype=np.uint32)
         grown[:rows, :cols] = self._routes
         self._routes = grown
@@ -163,7 +167,7 @@ class RoutingState:
         self._sizes = None  # recounted on demand (RIB loads and restores are rare)
 
     def clear_peers(self, peer: I64) -> None:
-        self._routes[peer, :] = 0
+        self._routes[peer, : self.prefixes.size] = 0  # cells past the live prefixes are all 0
         self.version += 1
         if self._sizes is not None:
             self._sizes[peer[peer < len(self._sizes)]] = 0

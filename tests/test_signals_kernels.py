@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
+import pyarrow as pa
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -19,7 +20,9 @@ from hypothesis import strategies as st
 from outagewatch import read_mrt
 from outagewatch.signals import _rollupcore, _statecore  # type: ignore[attr-defined]
 from outagewatch.signals import columns as C
+from outagewatch.signals import partial as P
 from outagewatch.signals.hashing import path_hashes, peer_keys, prefix_keys
+from outagewatch.signals.partial import TS
 
 U64 = npt.NDArray[np.uint64]
 M1, M2, GOLDEN = np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB), np.uint64(0x9E3779B97F4A7C15)
@@ -307,3 +310,39 @@ def test_matrix_rows_equal_masked_flattening(case: tuple[list[list[float]], list
     assert ent[:m].tolist() == e_ref.tolist()
     assert met[:m].tolist() == k_ref.tolist()
     assert val[:m].tolist() == values[keep].tolist()
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 3), st.sampled_from([60, 300]), st.integers(0, 1), st.integers(0, 4)),
+        min_size=1,
+        max_size=40,
+    )
+)
+def test_grouping_by_hash_ids_equals_the_sorted_grouping(rows: list[tuple[int, int, int, int]]) -> None:
+    """Both give the same partition of rows into (bin, entity) groups and a first row of each."""
+    t = pa.table(
+        {
+            "bin_start": pa.array([r[0] * 300_000_000 for r in rows], pa.int64()).cast(TS),
+            "bin_seconds": pa.array([r[1] for r in rows], pa.int32()),
+            "entity_type": pa.array([("as", "country")[r[2]] for r in rows], pa.string()).dictionary_encode(),
+            "entity": pa.array([str(r[3]) for r in rows], pa.string()).dictionary_encode(),
+        }
+    ).combine_chunks()
+    gid, first = P._groups(t)
+    cols = [
+        t["bin_start"].cast(pa.int64()).to_numpy().view(np.uint64),
+        t["bin_seconds"].to_numpy().astype(np.uint64),
+        t["entity_type"].chunk(0).indices.to_numpy().astype(np.uint64),
+        t["entity"].chunk(0).indices.to_numpy().astype(np.uint64),
+    ]
+    s_gid, s_first = P._sorted_groups(cols)
+    want = {tuple(r) for r in rows}
+    assert len(first) == len(s_first) == len(want)
+    for g in (gid, s_gid):  # rows share a group exactly when their keys are equal
+        for i in range(len(rows)):
+            for j in range(len(rows)):
+                assert (g[i] == g[j]) == (rows[i] == rows[j])
+    assert sorted(gid[first].tolist()) == list(range(len(want)))
+    assert sorted(s_gid[s_first].tolist()) == list(range(len(want)))

@@ -27,6 +27,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from outagewatch.signals import _rollupcore  # type: ignore[attr-defined]
+from outagewatch.signals.hashing import HashIndex
 from outagewatch.signals.metrics import PEERS_REPORTING, UPSTREAM_COUNT
 
 TS = pa.timestamp("us", tz="UTC")
@@ -152,14 +153,30 @@ def _single(table: pa.Table) -> pa.Table:
 
 
 def _groups(t: pa.Table) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
-    """Group id of every row by (bin, entity) — exact, via lexsort — and each group's first row."""
+    """Group id of every row by (bin, entity), and each group's first row. Exact and without a
+    sort: each key column gets dense ids from a hash index of its exact values, and the ids
+    compose into one integer key (a lexsort when that key could overflow)."""
     cols = [
-        t["entity"].chunk(0).indices.to_numpy(zero_copy_only=False),
-        t["entity_type"].chunk(0).indices.to_numpy(zero_copy_only=False),
-        t["bin_seconds"].to_numpy(),
-        t["bin_start"].cast(pa.int64()).to_numpy(),
+        t["bin_start"].cast(pa.int64()).to_numpy().view(np.uint64),
+        t["bin_seconds"].to_numpy().astype(np.uint64),
+        t["entity_type"].chunk(0).indices.to_numpy(zero_copy_only=False).astype(np.uint64),
+        t["entity"].chunk(0).indices.to_numpy(zero_copy_only=False).astype(np.uint64),
     ]
-    order = np.lexsort(cols)
+    key = np.zeros(t.num_rows, dtype=np.uint64)
+    span = 1
+    for c in cols:
+        index = HashIndex()
+        ids, _ = index.get_or_insert(c)
+        span *= max(index.size, 1)
+        if span >= 1 << 63:
+            return _sorted_groups(cols)
+        key = key * np.uint64(index.size) + ids.astype(np.uint64)
+    gid, first = HashIndex().get_or_insert(key)
+    return gid, first
+
+
+def _sorted_groups(cols: list[npt.NDArray[np.uint64]]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    order = np.lexsort(cols[::-1])
     new = np.zeros(len(order), dtype=bool)
     for c in cols:
         sc = c[order]

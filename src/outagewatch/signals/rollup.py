@@ -249,8 +249,7 @@ def upstream_partial(ctx: BinContext, counts: UpstreamCounts) -> list[pa.Table]:
         per_pair = np.bincount(
             paths.pair_id[pids], weights=path_count[pids].astype(np.float64), minlength=len(paths.pair_origin)
         )
-        pairs = np.flatnonzero(per_pair)  # (origin, upstream) pairs with routes, in (origin, upstream) order:
-        pairs = pairs[np.lexsort((paths.pair_up_id[pairs], paths.pair_origin[pairs]))]
+        pairs = np.flatnonzero(per_pair)  # (origin, upstream) pairs with routes (rows have no order)
         cnt = per_pair[pairs]
         origin = paths.pair_origin[pairs]
         a_idx = st.as_ids(origin)

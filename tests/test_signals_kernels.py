@@ -346,3 +346,18 @@ def test_grouping_by_hash_ids_equals_the_sorted_grouping(rows: list[tuple[int, i
                 assert (g[i] == g[j]) == (rows[i] == rows[j])
     assert sorted(gid[first].tolist()) == list(range(len(want)))
     assert sorted(s_gid[s_first].tolist()) == list(range(len(want)))
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 3), st.lists(st.booleans(), min_size=5, max_size=5)), max_size=40))
+def test_flag_counts_equal_per_column_bincounts(rows: list[tuple[int, list[bool]]]) -> None:
+    ent = np.array([r[0] for r in rows], dtype=np.int64)
+    flags = np.array([r[1] for r in rows], dtype=bool).reshape(len(rows), 5)
+    out = np.zeros((4, 5))
+    _rollupcore.flag_counts(ent, flags, out)
+    want = np.stack([np.bincount(ent[flags[:, k]], minlength=4) for k in range(5)], axis=1)
+    assert (out == want).all()
+    with pytest.raises(IndexError, match="entity 4"):
+        _rollupcore.flag_counts(np.array([4]), np.ones((1, 5), dtype=bool), out)
+    with pytest.raises(ValueError, match="rows x k"):
+        _rollupcore.flag_counts(ent, np.ones((len(rows), 4), dtype=bool), out)

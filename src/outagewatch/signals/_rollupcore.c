@@ -5,7 +5,8 @@
  *   nested threshold, from per-row level codes, in one pass (no bincount per level, no
  *   running sums over reversed views);
  * - matrix_rows: an entities x metrics value matrix to long rows (entity, metric, value),
- *   keeping every row of the entities a mask selects, or only the non-zero values.
+ *   keeping every row of the entities a mask selects, or only the non-zero values;
+ * - flag_counts: per-entity counts of per-row flags (the churn counts).
  *
  * Callers pass C-contiguous NumPy arrays (item sizes checked) and allocate the outputs.
  */
@@ -147,7 +148,43 @@ static PyObject *matrix_rows(PyObject *self, PyObject *args) {
     return PyLong_FromSsize_t(m);
 }
 
+PyDoc_STRVAR(flag_counts_doc,
+"flag_counts(entity, flags, out)\n\n"
+"Count the set flags per entity: rows (int64 entity ids) x k bool flags, added to out\n"
+"(float64, entities x k).");
+
+static PyObject *flag_counts(PyObject *self, PyObject *args) {
+    PyObject *eo, *fo, *oo;
+    if (!PyArg_ParseTuple(args, "OOO", &eo, &fo, &oo)) return NULL;
+    Views vs = {.n = 0};
+    Py_ssize_t n = view(&vs, eo, 0, 8, "entity");
+    if (n < 0) return fail(&vs);
+    if (view(&vs, fo, 0, 1, "flags") < 0 || view(&vs, oo, 1, 8, "out") < 0) return fail(&vs);
+    Py_buffer *fb = &vs.b[1], *ob = &vs.b[2];
+    if (fb->ndim != 2 || fb->shape[0] != n || ob->ndim != 2 || ob->shape[1] != fb->shape[1]) {
+        PyErr_SetString(PyExc_ValueError, "flags must be rows x k and out entities x k");
+        return fail(&vs);
+    }
+    Py_ssize_t k = fb->shape[1], n_ent = ob->shape[0];
+    const int64_t *ent = vs.b[0].buf;
+    const uint8_t *flags = fb->buf;
+    double *out = ob->buf;
+    for (Py_ssize_t j = 0; j < n; j++)
+        if (ent[j] < 0 || ent[j] >= n_ent) {
+            PyErr_Format(PyExc_IndexError, "row %zd: entity %lld out of range", j, (long long)ent[j]);
+            return fail(&vs);
+        }
+    for (Py_ssize_t j = 0; j < n; j++) {
+        double *row = out + ent[j] * k;
+        const uint8_t *f = flags + j * k;
+        for (Py_ssize_t c = 0; c < k; c++) row[c] += f[c] != 0;
+    }
+    release(&vs);
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef rollupcore_methods[] = {
+    {"flag_counts", flag_counts, METH_VARARGS, flag_counts_doc},
     {"level_sums", level_sums, METH_VARARGS, level_sums_doc},
     {"matrix_rows", matrix_rows, METH_VARARGS, matrix_rows_doc},
     {NULL}};

@@ -144,7 +144,13 @@ def _merge_values(a: pa.Table, b: pa.Table) -> pa.Table:
 def finalize(partial: SignalPartial) -> pa.Table:
     """The long signal table: values plus peers reporting and upstream routes, shares, counts."""
     parts = [partial.values, *_peers_reporting(partial.reporters), *_upstream_rows(partial.upstreams)]
-    return pa.concat_tables([p.select(SIGNAL_SCHEMA.names).cast(SIGNAL_SCHEMA) for p in parts])
+    return pa.concat_tables([_as_signals(p) for p in parts])
+
+
+def _as_signals(table: pa.Table) -> pa.Table:
+    if table.schema.equals(SIGNAL_SCHEMA):
+        return table
+    return table.select(SIGNAL_SCHEMA.names).cast(SIGNAL_SCHEMA)
 
 
 def _single(table: pa.Table) -> pa.Table:
@@ -251,7 +257,8 @@ def _head(n: int, bin_start_us: int, bin_seconds: int, entity_type: str) -> dict
 
 
 def _dict(idx: npt.NDArray[np.generic], names: pa.Array) -> pa.Array:
-    return pa.DictionaryArray.from_arrays(np.asarray(idx, dtype=np.int32), names.cast(pa.string()))
+    text = names if names.type == pa.string() else names.cast(pa.string())
+    return pa.DictionaryArray.from_arrays(np.asarray(idx, dtype=np.int32), text)
 
 
 def block(

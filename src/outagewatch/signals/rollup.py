@@ -141,8 +141,8 @@ def churn_partial(ctx: BinContext, upd: Updates) -> tuple[list[pa.Table], list[p
         if len(rws) == 0:
             continue
         n_e = len(ents)
-        key = (ent[:, None] * 5 + np.arange(5, dtype=np.int64))[cols[rws]]
-        mat: F64 = np.bincount(key, minlength=n_e * 5).astype(np.float64).reshape(n_e, 5)
+        mat: F64 = np.zeros((n_e, 5))
+        _rollupcore.flag_counts(np.ascontiguousarray(ent, dtype=np.int64), cols[rws], mat)
         vals.append(block(ctx.bin_start_us, ctx.bin_seconds, etype, ents, names, mat, mat[:, 4] > 0))
         reps.append(
             reporter_block(ctx.bin_start_us, ctx.bin_seconds, etype, ents, ent, upd.peer[rws], peer_keys)

@@ -148,28 +148,27 @@ static PyObject *Index_get_or_insert(Index *x, PyObject *args) {
     if ((size_t)iv.len / 8 < n || (size_t)nv.len / 8 < n) {
         PyErr_SetString(PyExc_ValueError, "ids or new_positions is shorter than keys");
         failed = 1;
-    } else if (reserve(x, x->size + n) < 0) {
+    } else if (reserve(x, x->size + 1) < 0) {
         PyErr_NoMemory();
         failed = 1;
     } else {
+        /* the table grows as new keys come (doubling), not by the batch length up front: a
+         * batch of many repeats of few keys keeps a small table */
         const uint64_t *keys = kv.buf;
         int64_t *ids = iv.buf, *newpos = nv.buf;
         for (size_t j = 0; j < n; j++) {
             uint64_t k = keys[j];
-            size_t i = slot_of(k, x->mask);
-            int64_t id;
-            for (;;) {
-                id = x->slot_id[i];
-                if (id < 0) { /* new key */
-                    id = (int64_t)x->size;
-                    x->slot_key[i] = k;
-                    x->slot_id[i] = id;
-                    x->by_id[x->size++] = k;
-                    newpos[added++] = (int64_t)j;
+            int64_t id = find(x, k);
+            if (id < 0) { /* new key */
+                if ((2 * (x->size + 1) > x->mask + 1 || x->size + 1 > x->by_cap) && reserve(x, x->size + 1) < 0) {
+                    PyErr_NoMemory();
+                    failed = 1;
                     break;
                 }
-                if (x->slot_key[i] == k) break;
-                i = (i + 1) & x->mask;
+                id = (int64_t)x->size;
+                place(x, k, id);
+                x->by_id[x->size++] = k;
+                newpos[added++] = (int64_t)j;
             }
             ids[j] = id;
         }

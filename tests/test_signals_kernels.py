@@ -361,3 +361,20 @@ def test_flag_counts_equal_per_column_bincounts(rows: list[tuple[int, list[bool]
         _rollupcore.flag_counts(np.array([4]), np.ones((1, 5), dtype=bool), out)
     with pytest.raises(ValueError, match="rows x k"):
         _rollupcore.flag_counts(ent, np.ones((len(rows), 4), dtype=bool), out)
+
+
+def test_exactness_holds_for_whole_grains_and_stops_at_finer_weights() -> None:
+    """Sums are moved on only while every weight is a whole multiple of the family's grain."""
+    from outagewatch.signals.levelsums import Exactness
+    from outagewatch.signals.mapping import CountryIndex
+    from outagewatch.signals.registry import unit_weight
+
+    ci = CountryIndex()
+    ex = Exactness()
+    afi = np.array([4, 4, 6, 6], dtype=np.uint8)
+    plen = np.array([32, 8, 64, 19], dtype=np.uint8)  # the finest and coarsest weights that stay exact
+    assert ex.families(afi, unit_weight(afi, plen), ci) == {4: True, 6: True}
+    afi2 = np.concatenate([afi, np.array([6], np.uint8)])
+    plen2 = np.concatenate([plen, np.array([65], np.uint8)])  # 2^-17 /48-equivalents: too fine
+    assert ex.families(afi2, unit_weight(afi2, plen2), ci) == {4: True, 6: False}
+    assert ex.families(afi2, unit_weight(afi2, plen2), ci) == {4: True, 6: False}  # and stays so

@@ -166,13 +166,16 @@ def test_filled_gap_bins_equal_bins_computed_from_the_state(
 
 
 class _FullVisibility(SignalEngine):
-    """The engine recomputing every prefix's visibility and upstream counts each bin."""
+    """The engine recomputing every prefix's visibility, level sums and upstream counts each bin."""
 
     def _visibility(self, changes, ff):  # type: ignore[no-untyped-def]
+        from outagewatch.signals import levelsums
         from outagewatch.signals.visibility import compute
 
         st = self.state
-        return compute(st.routes, st.prefixes.afi, st.paths.origin, st.peers.asn, ff, st.as_ids), None
+        vis = compute(st.routes, st.prefixes.afi, st.paths.origin, st.peers.asn, ff, st.as_ids)
+        pfx = st.prefixes
+        return vis, None, levelsums.compute(vis, pfx.afi, pfx.weights(), self.countries, st.as_index.size)
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])

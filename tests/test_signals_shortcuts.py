@@ -13,7 +13,9 @@ import pytest
 
 from outagewatch import read_mrt
 from outagewatch.engine.lookups import ranges_from_tsv
+from outagewatch.signals import levelsums
 from outagewatch.signals.engine import ClosedBin, SignalEngine
+from outagewatch.signals.levelsums import LevelSums
 from outagewatch.signals.partial import KEYS, finalize
 from outagewatch.signals.visibility import Visibility, compute
 
@@ -21,12 +23,13 @@ pytestmark = [pytest.mark.shared]
 
 
 class _Everything(SignalEngine):
-    """No shortcut: every bin's visibility, upstream counts and state signals computed from the
-    routing state."""
+    """No shortcut: every bin's visibility, level sums, upstream counts and state signals
+    computed from the routing state."""
 
-    def _visibility(self, changes: object, ff: dict[int, np.ndarray]) -> tuple[Visibility, None]:
-        st = self.state
-        return compute(st.routes, st.prefixes.afi, st.paths.origin, st.peers.asn, ff, st.as_ids), None
+    def _visibility(self, changes: object, ff: dict[int, np.ndarray]) -> tuple[Visibility, None, LevelSums]:
+        st, pfx = self.state, self.state.prefixes
+        vis = compute(st.routes, pfx.afi, st.paths.origin, st.peers.asn, ff, st.as_ids)
+        return vis, None, levelsums.compute(vis, pfx.afi, pfx.weights(), self.countries, st.as_index.size)
 
     def _state_key(self) -> tuple[int, ...]:
         self._n = getattr(self, "_n", 0) + 1

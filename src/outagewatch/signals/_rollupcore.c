@@ -45,14 +45,20 @@ static PyObject *fail(Views *vs) {
 }
 
 PyDoc_STRVAR(level_sums_doc,
-"level_sums(entity, level_ff, level_asn, weight, out)\n\n"
+"level_sums(entity, level_ff, level_asn, weight, out, sign=1.0)\n\n"
 "Add each row (int64 entity id, or None: all rows to entity 0; int8 level codes 0..5; float64\n"
 "weight) to out (float64, entities x 18): columns 0-4 count rows with ff level >= 1..5,\n"
-"columns 5-8 rows with asn level >= 2..5, columns 9-17 the same sums of weights.");
+"columns 5-8 rows with asn level >= 2..5, columns 9-17 the same sums of weights. With\n"
+"sign -1.0 the rows are taken away instead (moving sums on by changed rows).");
 
 static PyObject *level_sums(PyObject *self, PyObject *args) {
     PyObject *eo, *fo, *ao, *wo, *oo;
-    if (!PyArg_ParseTuple(args, "OOOOO", &eo, &fo, &ao, &wo, &oo)) return NULL;
+    double sign = 1.0;
+    if (!PyArg_ParseTuple(args, "OOOOO|d", &eo, &fo, &ao, &wo, &oo, &sign)) return NULL;
+    if (sign != 1.0 && sign != -1.0) {
+        PyErr_SetString(PyExc_ValueError, "sign must be 1.0 or -1.0");
+        return NULL;
+    }
     Views vs = {.n = 0};
     Py_ssize_t n = view(&vs, fo, 0, 1, "level_ff");
     if (n < 0) return fail(&vs);
@@ -84,13 +90,13 @@ static PyObject *level_sums(PyObject *self, PyObject *args) {
         }
     }
     for (Py_ssize_t j = 0; j < n; j++) {
-        double *row = out + (ent ? ent[j] : 0) * N_COLS, wj = w[j];
+        double *row = out + (ent ? ent[j] : 0) * N_COLS, wj = sign * w[j];
         for (int l = 0; l < lf[j]; l++) {
-            row[l] += 1.0;
+            row[l] += sign;
             row[9 + l] += wj;
         }
         for (int l = 2; l <= la[j]; l++) {
-            row[3 + l] += 1.0;
+            row[3 + l] += sign;
             row[12 + l] += wj;
         }
     }

@@ -17,6 +17,8 @@ import pyarrow as pa
 
 from outagewatch.model.element import KIND_RIB
 from outagewatch.signals import columns as C
+from outagewatch.signals import levelsums
+from outagewatch.signals.levelsums import LevelSums
 from outagewatch.signals.mapping import CountryIndex, PrefixMapper
 from outagewatch.signals.partial import REPORTER_SCHEMA, TS, SignalPartial, restamp
 from outagewatch.signals.registry import parse_prefix
@@ -98,6 +100,8 @@ class SignalEngine:
         # are redone (visibility counts full-feed peers only: other peers' resets do not matter)
         self._vis_prev: tuple[tuple[object, ...], Visibility] | None = None
         self._ups_prev: UpstreamCounts | None = None  # upstream counts of the same state
+        self._sums_prev: LevelSums | None = None  # level sums of the same visibility
+        self._exact = levelsums.Exactness()
         self._map_new_prefixes()
 
     def _register_watch(self, watch: Sequence[str]) -> np.ndarray:
@@ -192,7 +196,7 @@ class SignalEngine:
         size4, size6 = st.table_sizes()
         ff = {4: full_feed(size4, self.full_feed_share), 6: full_feed(size6, self.full_feed_share)}
         changes = st.take_changes()  # this bin's cells and any applied outside a bin since the last
-        vis, moved_by = self._visibility(changes, ff)
+        vis, moved_by, sums = self._visibility(changes, ff)
         ctx = BinContext(
             start_us,
             self.bin_seconds,
@@ -202,6 +206,7 @@ class SignalEngine:
             self.watch_text,
             vis,
             {4: int(ff[4].sum()), 6: int(ff[6].sum())},
+            sums,
         )
         ups = self._ups_prev
         counts = (
@@ -224,10 +229,11 @@ class SignalEngine:
 
     def _visibility(
         self, changes: Cells | None, ff: dict[int, np.ndarray]
-    ) -> tuple[Visibility, Cells | None]:
-        """This bin's visibility, and the cells it was moved on by from the last bin's (None when
-        it was computed afresh; the upstream counts can be moved on by the same cells then);
-        ``changes``: the cells updates changed since the last bin (None: unknown)."""
+    ) -> tuple[Visibility, Cells | None, LevelSums]:
+        """This bin's visibility, the cells it was moved on by from the last bin's (None when
+        it was computed afresh; the upstream counts can be moved on by the same cells then),
+        and its level sums; ``changes``: the cells updates changed since the last bin (None:
+        unknown)."""
         st = self.state
         rows = (np.flatnonzero(ff[4]), np.flatnonzero(ff[6]))
         # valid while no cell was set directly and no full-feed peer was cleared or changed
@@ -248,8 +254,17 @@ class SignalEngine:
             vis = update(prev[1], st.routes, st.prefixes.afi, st.paths.origin, st.peers.asn, dirty, st.as_ids)
         else:
             vis = compute(st.routes, st.prefixes.afi, st.paths.origin, st.peers.asn, ff, st.as_ids)
+        pfx, n_as = st.prefixes, st.as_index.size
+        exact = self._exact.families(pfx.afi, pfx.weights(), self.countries)
+        if prev is not None and moved_by is not None and self._sums_prev is not None:
+            sums = levelsums.moved(
+                self._sums_prev, prev[1], vis, dirty, pfx.afi, pfx.weights(), self.countries, n_as, exact
+            )
+        else:
+            sums = levelsums.compute(vis, pfx.afi, pfx.weights(), self.countries, n_as)
         self._vis_prev = (key, vis)
-        return vis, moved_by
+        self._sums_prev = sums
+        return vis, moved_by, sums
 
     def _state_key(self) -> tuple[int, ...]:
         st = self.state

@@ -107,6 +107,7 @@ class CountryIndex:
         self.weight = np.zeros(0, dtype=np.float64)
         self.mapped = 0  # prefix ids < mapped have been looked up
         self._csr: tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]] | None = None
+        self._holders: dict[int, tuple[tuple[int, int, int], npt.NDArray[np.bool_]]] = {}
 
     def extend(self, mapper: PrefixMapper | None, afi: U8, prefix: U8, plen: U8) -> None:
         """Map the prefixes with ids ``mapped .. mapped + len(afi)``."""
@@ -132,11 +133,27 @@ class CountryIndex:
         self, prefix_ids: npt.NDArray[np.int64]
     ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
         """(position in ``prefix_ids``, country code) for every country each prefix touches."""
+        owner, rows = self.rows(prefix_ids)
+        return owner, self.country[rows]
+
+    def rows(self, prefix_ids: npt.NDArray[np.int64]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+        """(position in ``prefix_ids``, row of ``prefix``/``country``/``weight``) for every
+        country each prefix touches."""
         counts, starts, order = self._csr_arrays()
         n = counts[prefix_ids]
         owner = np.repeat(np.arange(len(prefix_ids)), n)
         pos = np.repeat(starts[prefix_ids], n) + (np.arange(int(n.sum())) - np.repeat(np.cumsum(n) - n, n))
-        return owner.astype(np.int64), self.country[order[pos]]
+        return owner.astype(np.int64), order[pos].astype(np.int64)
+
+    def holders(self, family: int, prefix_afi: npt.NDArray[np.uint8]) -> npt.NDArray[np.bool_]:
+        """Per country code: whether it holds a prefix of the family (cached until rows are added)."""
+        key = (family, len(self.prefix), len(self.codes))
+        hit = self._holders.get(family)
+        if hit is None or hit[0] != key:
+            rows = prefix_afi[self.prefix] == family
+            hit = (key, np.bincount(self.country[rows], minlength=len(self.codes)) > 0)
+            self._holders[family] = hit
+        return hit[1]
 
     def _csr_arrays(self) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]]:
         if self._csr is None or len(self._csr[0]) != self.mapped:

@@ -17,6 +17,7 @@ import pyarrow as pa
 
 from outagewatch.signals import _rollupcore  # type: ignore[attr-defined]
 from outagewatch.signals import metrics as M
+from outagewatch.signals.levelsums import LevelSums, sums
 from outagewatch.signals.mapping import CountryIndex
 from outagewatch.signals.partial import (
     REPORTER_SCHEMA,
@@ -45,21 +46,7 @@ class BinContext:
     watch_text: list[str]
     vis: Visibility
     n_ff: dict[int, int]
-
-
-def _vis_values(
-    ent: I64 | None, n_ent: int, level_ff: npt.NDArray[np.int8], level_asn: npt.NDArray[np.int8], w: F64
-) -> F64:
-    """entities × (9 prefix counts + 9 weights) at the nested thresholds (one compiled pass)."""
-    out = np.zeros((n_ent, 18))
-    _rollupcore.level_sums(
-        None if ent is None else np.ascontiguousarray(ent, dtype=np.int64),
-        np.ascontiguousarray(level_ff, dtype=np.int8),
-        np.ascontiguousarray(level_asn, dtype=np.int8),
-        np.ascontiguousarray(w, dtype=np.float64),
-        out,
-    )
-    return out
+    sums: LevelSums
 
 
 def visibility_partial(ctx: BinContext) -> list[pa.Table]:
@@ -70,25 +57,17 @@ def visibility_partial(ctx: BinContext) -> list[pa.Table]:
     n_c = len(ci.codes)
     c_names = pa.array(ci.codes, pa.string())
     as_names = _as_names(ctx)
-    as_idx = vis.pair_as
-    as_ok = as_idx >= 0
     for afi in (4, 6):
         names = list(M.visibility_metrics(afi))
-        sel = ci.prefix[pfx.afi[ci.prefix] == afi] if len(ci.prefix) else ci.prefix
-        csel = pfx.afi[ci.prefix] == afi
         if n_c:
-            vals = _vis_values(ci.country[csel], n_c, vis.ff_level[sel], vis.asn_level[sel], ci.weight[csel])
-            has = np.bincount(ci.country[csel], minlength=n_c) > 0
+            has = ci.holders(afi, pfx.afi)
+            vals = ctx.sums.country[afi]
             out.append(block(ctx.bin_start_us, ctx.bin_seconds, "country", c_names, names, vals, has))
-        ps = np.flatnonzero(as_ok & (pfx.afi[vis.pair_prefix] == afi))
-        n_a = ctx.state.as_index.size
-        if n_a:
-            pp = vis.pair_prefix[ps]
-            vals = _vis_values(as_idx[ps], n_a, vis.pair_ff_level[ps], vis.pair_asn_level[ps], weight[pp])
+        if ctx.state.as_index.size:
             # ASes are many: only non-zero visibility rows are written (absent = 0)
+            vals = ctx.sums.asn[afi]
             out.append(block(ctx.bin_start_us, ctx.bin_seconds, "as", as_names, names, vals, nonzero=True))
-        all_p = pfx.family(afi)
-        vals = _vis_values(None, 1, vis.ff_level[all_p], vis.asn_level[all_p], weight[all_p])
+        vals = ctx.sums.world[afi]
         out.append(
             block(ctx.bin_start_us, ctx.bin_seconds, "global", pa.array([M.GLOBAL_ENTITY]), names, vals)
         )
@@ -97,7 +76,7 @@ def visibility_partial(ctx: BinContext) -> list[pa.Table]:
             w_names = pa.array(
                 [ctx.watch_text[j] for j, i in enumerate(ctx.watch.tolist()) if pfx.afi[i] == afi]
             )
-            vals = _vis_values(
+            vals = sums(
                 np.arange(len(w_ids)), len(w_ids), vis.ff_level[w_ids], vis.asn_level[w_ids], weight[w_ids]
             )
             out.append(block(ctx.bin_start_us, ctx.bin_seconds, "prefix", w_names, names, vals))

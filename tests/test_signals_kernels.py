@@ -378,3 +378,28 @@ def test_exactness_holds_for_whole_grains_and_stops_at_finer_weights() -> None:
     plen2 = np.concatenate([plen, np.array([65], np.uint8)])  # 2^-17 /48-equivalents: too fine
     assert ex.families(afi2, unit_weight(afi2, plen2), ci) == {4: True, 6: False}
     assert ex.families(afi2, unit_weight(afi2, plen2), ci) == {4: True, 6: False}  # and stays so
+
+
+@pytest.mark.parametrize("shape", ["one bin", "in order", "out of order", "far apart"])
+def test_batches_split_by_bin_keep_each_element_once_with_its_path(shared_data: Path, shape: str) -> None:
+    """Parts are the elements of each bin, bins ascending; slices keep valid list offsets."""
+    from outagewatch.signals.engine import _split_by_bin
+
+    f = sorted((shared_data / "mrt" / "ris-2022-week").glob("*.gz"))[5]
+    cols = C.from_batch(next(iter(read_mrt(f, collector="rrc04"))))
+    n = len(cols)
+    bins = {
+        "one bin": np.full(n, 7, np.int64),
+        "in order": np.sort(np.random.default_rng(1).integers(0, 5, n)),
+        "out of order": np.random.default_rng(2).integers(0, 5, n),
+        "far apart": np.where(np.arange(n) < n // 2, 0, 10**6).astype(np.int64),
+    }[shape]
+    parts = _split_by_bin(cols, bins)
+    assert [b for b, _ in parts] == sorted(set(bins.tolist()))
+    for b, part in parts:
+        sel = np.flatnonzero(bins == b)
+        assert (part.ts == cols.ts[sel]).all()
+        assert (
+            path_hashes(part.path_offsets, part.path_values, part.seg_offsets, part.seg_values)
+            == cols.path_hash[sel]
+        ).all()

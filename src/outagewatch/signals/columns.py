@@ -135,6 +135,28 @@ def take(cols: Columns, idx: npt.NDArray[np.int64]) -> Columns:
     )
 
 
+def rows(cols: Columns, lo: int, hi: int) -> Columns:
+    """The rows ``lo:hi`` of ``cols`` as views (list offsets stay absolute: no re-packing)."""
+    return Columns(
+        ts=cols.ts[lo:hi],
+        kind=cols.kind[lo:hi],
+        peer_key=cols.peer_key[lo:hi],
+        collector=cols.collector[lo:hi],
+        peer_afi=cols.peer_afi[lo:hi],
+        peer_ip=cols.peer_ip[lo:hi],
+        peer_asn=cols.peer_asn[lo:hi],
+        afi=cols.afi[lo:hi],
+        prefix=cols.prefix[lo:hi],
+        prefix_len=cols.prefix_len[lo:hi],
+        path_hash=cols.path_hash[lo:hi],
+        path_offsets=cols.path_offsets[lo : hi + 1],
+        path_values=cols.path_values,
+        seg_offsets=cols.seg_offsets[lo : hi + 1],
+        seg_values=cols.seg_values,
+        new_state=cols.new_state[lo:hi],
+    )
+
+
 def _take_lists(
     offsets: npt.NDArray[np.int64], values: npt.NDArray[np.generic], idx: npt.NDArray[np.int64]
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.generic]]:

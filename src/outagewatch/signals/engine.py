@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from itertools import pairwise
 
 import numpy as np
 import pyarrow as pa
@@ -144,10 +145,8 @@ class SignalEngine:
         if self._open is not None:
             bins = np.maximum(bins, self._open.index)
         closed: list[ClosedBin] = []
-        uniq = np.unique(bins).tolist()
-        for b in uniq:
-            part = cols if len(uniq) == 1 else C.take(cols, np.flatnonzero(bins == b))
-            closed.extend(self._advance(int(b)))
+        for b, part in _split_by_bin(cols, bins):
+            closed.extend(self._advance(b))
             assert self._open is not None
             self._open.parts.append(part)
         return closed
@@ -291,6 +290,18 @@ class SignalEngine:
         cols = {k: pa.array(v) for k, v in rows.items()}
         cols["bin_start"] = pa.array(rows["bin_start"], pa.int64()).cast(TS)
         return pa.table({k: cols[k] for k in PEER_SCHEMA.names}).cast(PEER_SCHEMA)
+
+
+def _split_by_bin(cols: C.Columns, bins: np.ndarray) -> list[tuple[int, C.Columns]]:
+    """The elements of each bin, bins in order. A batch is most often inside one bin, or spans
+    a few in time order: then its parts are slices, with no sort and no copy."""
+    lo, hi = int(bins.min()), int(bins.max())
+    if lo == hi:
+        return [(lo, cols)]
+    if hi - lo <= 4096 and bool((bins[1:] >= bins[:-1]).all()):
+        cuts = np.searchsorted(bins, np.arange(lo, hi + 2)).tolist()
+        return [(lo + k, C.rows(cols, a, b)) for k, (a, b) in enumerate(pairwise(cuts)) if b > a]
+    return [(int(b), C.take(cols, np.flatnonzero(bins == b))) for b in np.unique(bins).tolist()]
 
 
 def _canonical(prefixes: Sequence[str]) -> list[str]:

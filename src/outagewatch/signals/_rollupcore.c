@@ -143,11 +143,11 @@ static PyObject *matrix_rows(PyObject *self, PyObject *args) {
     for (Py_ssize_t e = 0; e < n_e; e++) {
         if (mask && !mask[e]) continue;
         const double *row = values + e * n_m;
-        for (Py_ssize_t k = 0; k < n_m; k++) {
-            if (nonzero && row[k] == 0.0) continue;
+        for (Py_ssize_t k = 0; k < n_m; k++) { /* branch-free: zeros are written, then overwritten */
             ent[m] = (int32_t)e;
             met[m] = (int32_t)k;
-            val[m++] = row[k];
+            val[m] = row[k];
+            m += !nonzero || row[k] != 0.0;
         }
     }
     release(&vs);

@@ -262,7 +262,7 @@ class RoutingState:
         present = prev != 0
         dup = present & (prev == path) & is_a
         change = present & (prev != path) & is_a
-        origin = np.where(is_a, self.paths.origin[path], self.paths.origin[prev]).astype(np.uint32)
+        origin = self.paths.origin[np.where(is_a, path, prev)]  # new route's, or the withdrawn one's
         return Updates(peer, prefix, is_a, dup, change, origin, len(down))
 
     def _grow_clears(self) -> None:

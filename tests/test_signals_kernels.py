@@ -403,3 +403,53 @@ def test_batches_split_by_bin_keep_each_element_once_with_its_path(shared_data: 
             path_hashes(part.path_offsets, part.path_values, part.seg_offsets, part.seg_values)
             == cols.path_hash[sel]
         ).all()
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.integers(1, 5), st.integers(1, 9), st.data())
+def test_prefix_counts_equal_the_matrix_definition(n_rows: int, n_cols: int, data: st.DataObject) -> None:
+    """Routes, distinct peer groups and the origin range per prefix, as from the dense submatrix."""
+    routes = np.array(
+        data.draw(
+            st.lists(
+                st.lists(st.integers(0, 4), min_size=n_cols + 2, max_size=n_cols + 2),
+                min_size=n_rows + 1,
+                max_size=n_rows + 1,
+            )
+        ),
+        dtype=np.uint32,
+    )
+    origin = np.array([0, 7, 7, 9, 0], dtype=np.uint32)  # path 4 has an unknown origin
+    rows = np.array(sorted(data.draw(st.sets(st.integers(0, n_rows), min_size=1))), dtype=np.int64)
+    group = np.array(
+        data.draw(st.lists(st.integers(0, 2), min_size=len(rows), max_size=len(rows))), dtype=np.int64
+    )
+    cols = np.array(data.draw(st.lists(st.integers(0, n_cols + 1), max_size=8)), dtype=np.int64)
+    n = len(cols)
+    count, asn_count = np.empty(n, np.int64), np.empty(n, np.int64)
+    omin, omax = np.empty(n, np.uint32), np.empty(n, np.uint32)
+    _rollupcore.prefix_counts(routes, rows, group, 3, cols, origin, count, asn_count, omin, omax)
+    sub = routes[np.ix_(rows, cols)]
+    present = sub != 0
+    assert count.tolist() == present.sum(axis=0).tolist()
+    assert asn_count.tolist() == [len(set(group[present[:, j]].tolist())) for j in range(n)]
+    o = origin[sub]
+    assert omin.tolist() == [int(o[present[:, j], j].min()) if present[:, j].any() else 0 for j in range(n)]
+    assert omax.tolist() == [int(o[present[:, j], j].max()) if present[:, j].any() else 0 for j in range(n)]
+
+
+def test_prefix_counts_reject_bad_ids() -> None:
+    routes = np.zeros((2, 3), dtype=np.uint32)
+    out = [np.empty(1, np.int64), np.empty(1, np.int64), np.empty(1, np.uint32), np.empty(1, np.uint32)]
+    one = np.array([0], np.int64)
+    with pytest.raises(IndexError, match="peer 2"):
+        _rollupcore.prefix_counts(routes, np.array([2]), one, 1, one, np.zeros(1, np.uint32), *out)
+    with pytest.raises(IndexError, match="prefix 3"):
+        _rollupcore.prefix_counts(routes, one, one, 1, np.array([3]), np.zeros(1, np.uint32), *out)
+    routes[0, 0] = 5
+    with pytest.raises(IndexError, match="path id past"):
+        _rollupcore.prefix_counts(routes, one, one, 1, one, np.zeros(1, np.uint32), *out)
+    with pytest.raises(ValueError, match="count must hold 8-byte items"):
+        _rollupcore.prefix_counts(
+            routes, one, one, 1, one, np.zeros(9, np.uint32), np.empty(1, np.int32), *out[1:]
+        )

@@ -6,13 +6,16 @@
  *   running sums over reversed views);
  * - matrix_rows: an entities x metrics value matrix to long rows (entity, metric, value),
  *   keeping every row of the entities a mask selects, or only the non-zero values;
- * - flag_counts: per-entity counts of per-row flags (the churn counts).
+ * - flag_counts: per-entity counts of per-row flags (the churn counts);
+ * - prefix_counts: per prefix, the full-feed peers and peer ASNs with a route to it and the
+ *   range of their routes' origins, reading the route matrix row by row.
  *
  * Callers pass C-contiguous NumPy arrays (item sizes checked) and allocate the outputs.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define N_COLS 18 /* 9 prefix counts (ff_any .. ff_100pct, asn_25pct .. asn_100pct), 9 weights */
@@ -189,7 +192,118 @@ static PyObject *flag_counts(PyObject *self, PyObject *args) {
     Py_RETURN_NONE;
 }
 
+PyDoc_STRVAR(prefix_counts_doc,
+"prefix_counts(routes, rows, group, n_groups, cols, path_origin, count, asn_count, omin, omax)\n\n"
+"For each prefix id in cols (int64): how many of the route-matrix rows (int64 peer ids) have a\n"
+"route to it (count), how many distinct row groups (int64 group id per row, n_groups of them:\n"
+"peer ASNs) do (asn_count), and the smallest and largest origin ASN of those routes (uint32\n"
+"path_origin per path id; omin/omax, 0 when no route). Reads the uint32 matrix routes row by\n"
+"row; outputs are int64, int64, uint32, uint32 arrays as long as cols.");
+
+static PyObject *prefix_counts(PyObject *self, PyObject *args) {
+    PyObject *ro, *rwo, *go, *co, *po, *cto, *ao, *mno, *mxo;
+    Py_ssize_t n_groups;
+    if (!PyArg_ParseTuple(args, "OOOnOOOOOO", &ro, &rwo, &go, &n_groups, &co, &po, &cto, &ao, &mno, &mxo))
+        return NULL;
+    Views vs = {.n = 0};
+    Py_buffer *rb = &vs.b[0];
+    if (view(&vs, ro, 0, 4, "routes") < 0) return fail(&vs);
+    if (rb->ndim != 2) {
+        PyErr_SetString(PyExc_ValueError, "routes must be a 2-d matrix");
+        return fail(&vs);
+    }
+    Py_ssize_t n_rows = rb->shape[0], stride = rb->shape[1];
+    Py_ssize_t n_r = view(&vs, rwo, 0, 8, "rows");
+    if (n_r < 0) return fail(&vs);
+    if (view(&vs, go, 0, 8, "group") != n_r) {
+        if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "rows and group must be equally long");
+        return fail(&vs);
+    }
+    Py_ssize_t n = view(&vs, co, 0, 8, "cols");
+    if (n < 0) return fail(&vs);
+    Py_ssize_t n_paths = view(&vs, po, 0, 4, "path_origin");
+    if (n_paths < 0) return fail(&vs);
+    /* outputs: the same 8-byte Views slots cannot hold them all; reuse after release */
+    const uint32_t *routes = rb->buf;
+    const int64_t *rows = vs.b[1].buf, *group = vs.b[2].buf, *cols = vs.b[3].buf;
+    const uint32_t *origin = vs.b[4].buf;
+    for (Py_ssize_t i = 0; i < n_r; i++)
+        if (rows[i] < 0 || rows[i] >= n_rows || group[i] < 0 || group[i] >= n_groups) {
+            PyErr_Format(PyExc_IndexError, "row %zd: peer %lld or group %lld out of range", i, (long long)rows[i],
+                         (long long)group[i]);
+            return fail(&vs);
+        }
+    for (Py_ssize_t j = 0; j < n; j++)
+        if (cols[j] < 0 || cols[j] >= stride) {
+            PyErr_Format(PyExc_IndexError, "col %zd: prefix %lld out of range", j, (long long)cols[j]);
+            return fail(&vs);
+        }
+    Py_buffer out[4];
+    PyObject *outs[4] = {cto, ao, mno, mxo};
+    const Py_ssize_t sizes[4] = {8, 8, 4, 4};
+    const char *names[4] = {"count", "asn_count", "omin", "omax"};
+    int got = 0;
+    for (; got < 4; got++) {
+        if (PyObject_GetBuffer(outs[got], &out[got], PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | PyBUF_WRITABLE) < 0) break;
+        if (out[got].itemsize != sizes[got] || out[got].len / sizes[got] < n) {
+            PyErr_Format(PyExc_ValueError, "%s must hold %zd-byte items, one per col", names[got], sizes[got]);
+            got++;
+            break;
+        }
+    }
+    if (got < 4 || PyErr_Occurred()) {
+        for (int k = 0; k < got; k++) PyBuffer_Release(&out[k]);
+        return fail(&vs);
+    }
+    int64_t *count = out[0].buf, *asn_count = out[1].buf;
+    uint32_t *omin = out[2].buf, *omax = out[3].buf;
+    Py_ssize_t words = (n_groups + 63) / 64;
+    uint64_t *seen = calloc((size_t)(n > 0 ? n : 1) * (size_t)(words > 0 ? words : 1), sizeof(uint64_t));
+    int bad_path = 0;
+    if (!seen) {
+        PyErr_NoMemory();
+    } else {
+        for (Py_ssize_t j = 0; j < n; j++) {
+            count[j] = 0;
+            omin[j] = UINT32_MAX;
+            omax[j] = 0;
+        }
+        for (Py_ssize_t i = 0; i < n_r && !bad_path; i++) {
+            const uint32_t *row = routes + rows[i] * stride;
+            int64_t g = group[i];
+            uint64_t bit = 1ULL << (g & 63);
+            Py_ssize_t w = g >> 6;
+            for (Py_ssize_t j = 0; j < n; j++) {
+                uint32_t pid = row[cols[j]];
+                if (!pid) continue;
+                if ((Py_ssize_t)pid >= n_paths) {
+                    bad_path = 1;
+                    break;
+                }
+                count[j]++;
+                seen[j * words + w] |= bit;
+                uint32_t o = origin[pid];
+                if (o < omin[j]) omin[j] = o;
+                if (o > omax[j]) omax[j] = o;
+            }
+        }
+        for (Py_ssize_t j = 0; j < n; j++) {
+            int64_t c = 0;
+            for (Py_ssize_t w = 0; w < words; w++) c += __builtin_popcountll(seen[j * words + w]);
+            asn_count[j] = c;
+            if (!count[j]) omin[j] = 0;
+        }
+        free(seen);
+        if (bad_path) PyErr_SetString(PyExc_IndexError, "a route holds a path id past path_origin");
+    }
+    for (int k = 0; k < 4; k++) PyBuffer_Release(&out[k]);
+    release(&vs);
+    if (PyErr_Occurred()) return NULL;
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef rollupcore_methods[] = {
+    {"prefix_counts", prefix_counts, METH_VARARGS, prefix_counts_doc},
     {"flag_counts", flag_counts, METH_VARARGS, flag_counts_doc},
     {"level_sums", level_sums, METH_VARARGS, level_sums_doc},
     {"matrix_rows", matrix_rows, METH_VARARGS, matrix_rows_doc},

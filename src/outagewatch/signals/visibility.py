@@ -15,6 +15,8 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
+from outagewatch.signals import _rollupcore  # type: ignore[attr-defined]
+
 DEFAULT_FULL_FEED_SHARE: Final = 0.75
 CHUNK: Final = 1 << 17
 """Prefix columns processed at a time (bounds temporary memory on full tables)."""
@@ -121,8 +123,14 @@ def _levels_of(
     ff_level: npt.NDArray[np.int8],
     asn_level: npt.NDArray[np.int8],
 ) -> list[_Pairs]:
-    """Levels of the prefixes ``only`` (all when None), written into ff_level/asn_level; their pairs."""
+    """Levels of the prefixes ``only`` (all when None), written into ff_level/asn_level; their pairs.
+
+    Counts come from one compiled pass over the full-feed rows of the route matrix
+    (``_rollupcore.prefix_counts``); only MOAS prefixes (routes with different origins) take
+    the matrix of their routes for per-origin counts."""
     pairs: list[_Pairs] = []
+    matrix = _backing(routes)
+    origin = np.ascontiguousarray(path_origin, dtype=np.uint32)
     for afi in (4, 6):
         cols = np.flatnonzero(prefix_afi == afi) if only is None else only[prefix_afi[only] == afi]
         rows = ff_rows[afi]
@@ -132,19 +140,51 @@ def _levels_of(
                 asn_level[cols] = 0
             continue
         asns, asn_of_row = np.unique(peer_asn[rows], return_inverse=True)
-        groups = [np.flatnonzero(asn_of_row.reshape(-1) == g) for g in range(len(asns))]
+        group = np.ascontiguousarray(asn_of_row.reshape(-1), dtype=np.int64)
         for lo in range(0, len(cols), CHUNK):  # bounded temporaries on full tables
-            chunk = cols[lo : lo + CHUNK]
-            sub = routes[np.ix_(rows, chunk)]
-            present = sub != 0
-            asn_count = np.zeros(len(chunk), dtype=np.int64)
-            for g in groups:
-                asn_count += present[g].any(axis=0)
-            ff_level[chunk] = levels(present.sum(axis=0), len(rows))
+            chunk = np.ascontiguousarray(cols[lo : lo + CHUNK], dtype=np.int64)
+            count = np.empty(len(chunk), dtype=np.int64)
+            asn_count = np.empty(len(chunk), dtype=np.int64)
+            omin = np.empty(len(chunk), dtype=np.uint32)
+            omax = np.empty(len(chunk), dtype=np.uint32)
+            _rollupcore.prefix_counts(
+                matrix,
+                np.ascontiguousarray(rows, dtype=np.int64),
+                group,
+                len(asns),
+                chunk,
+                origin,
+                count,
+                asn_count,
+                omin,
+                omax,
+            )
+            ff_level[chunk] = levels(count, len(rows))
             asn_level[chunk] = levels(asn_count, len(asns))
-            origins = path_origin[sub]
-            pairs.append(_pairs(chunk, origins, present, asn_of_row.reshape(-1), len(rows), len(asns)))
+            pairs.append(
+                _pairs(
+                    routes, chunk, rows, path_origin, count, omin, omax, ff_level, asn_level, group, len(asns)
+                )
+            )
     return pairs
+
+
+def _backing(routes: npt.NDArray[np.uint32]) -> npt.NDArray[np.uint32]:
+    """The C-contiguous matrix whose top-left corner ``routes`` is (the state's live view of its
+    route matrix), or a contiguous copy."""
+    if routes.flags.c_contiguous:
+        return routes
+    base = routes.base
+    if (
+        isinstance(base, np.ndarray)
+        and base.ndim == 2
+        and base.flags.c_contiguous
+        and base.dtype == routes.dtype
+        and routes.strides == base.strides
+        and routes.__array_interface__["data"][0] == base.__array_interface__["data"][0]
+    ):
+        return base
+    return np.ascontiguousarray(routes)
 
 
 def _joined(pairs: list[_Pairs]) -> _Pairs:
@@ -155,31 +195,34 @@ def _joined(pairs: list[_Pairs]) -> _Pairs:
 
 
 def _pairs(
+    routes: npt.NDArray[np.uint32],
     cols: I64,
-    origins: npt.NDArray[np.uint32],
-    present: npt.NDArray[np.bool_],
+    rows: I64,
+    path_origin: npt.NDArray[np.uint32],
+    count: I64,
+    omin: npt.NDArray[np.uint32],
+    omax: npt.NDArray[np.uint32],
+    ff_level: npt.NDArray[np.int8],
+    asn_level: npt.NDArray[np.int8],
     asn_of_row: I64,
-    n_peers: int,
     n_asns: int,
 ) -> tuple[I64, npt.NDArray[np.uint32], npt.NDArray[np.int8], npt.NDArray[np.int8]]:
-    """Levels per (prefix, origin): counts of full-feed peers / peer ASNs whose route has that origin."""
-    big = np.uint32(0xFFFFFFFF)
-    omin = np.where(present, origins, big).min(axis=0)
-    omax = np.where(present, origins, 0).max(axis=0)
-    seen = present.any(axis=0)
+    """Levels per (prefix, origin): counts of full-feed peers / peer ASNs whose route has that
+    origin. A prefix whose routes share one origin has the prefix's own levels."""
+    n_peers = len(rows)
+    seen = count > 0
     single = seen & (omin == omax)
     moas = np.flatnonzero(seen & (omin != omax))
     p_pfx: list[I64] = [cols[single]]
     p_org: list[npt.NDArray[np.uint32]] = [omax[single]]
-    p_ff: list[npt.NDArray[np.int8]] = [levels(present[:, single].sum(axis=0), n_peers)]
-    asn_cnt = np.zeros(int(single.sum()), dtype=np.int64)
-    ps = present[:, single]
-    for g in range(n_asns):
-        asn_cnt += ps[asn_of_row == g].any(axis=0)
-    p_asn: list[npt.NDArray[np.int8]] = [levels(asn_cnt, n_asns)]
+    p_ff: list[npt.NDArray[np.int8]] = [ff_level[cols[single]]]
+    p_asn: list[npt.NDArray[np.int8]] = [asn_level[cols[single]]]
     if len(moas):
-        r, c = np.nonzero(present[:, moas])
-        org = origins[:, moas][r, c].astype(np.int64)
+        sub = routes[np.ix_(rows, cols[moas])]
+        present = sub != 0
+        origins = path_origin[sub]
+        r, c = np.nonzero(present)
+        org = origins[r, c].astype(np.int64)
         key = c.astype(np.int64) * (1 << 32) + org
         uk, inv = np.unique(key, return_inverse=True)
         inv = inv.reshape(-1)

@@ -453,3 +453,58 @@ def test_prefix_counts_reject_bad_ids() -> None:
         _rollupcore.prefix_counts(
             routes, one, one, 1, one, np.zeros(9, np.uint32), np.empty(1, np.int32), *out[1:]
         )
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.integers(1, 4), st.integers(1, 7), st.data())
+def test_tally_and_row_sizes_equal_bincounts(n_rows: int, n_cols: int, data: st.DataObject) -> None:
+    routes = np.array(
+        data.draw(
+            st.lists(
+                st.lists(st.integers(0, 5), min_size=n_cols + 1, max_size=n_cols + 1),
+                min_size=n_rows + 1,
+                max_size=n_rows + 1,
+            )
+        ),
+        dtype=np.uint32,
+    )
+    rows = np.array(sorted(data.draw(st.sets(st.integers(0, n_rows), min_size=1))), dtype=np.int64)
+    items = np.array(data.draw(st.lists(st.integers(0, n_cols), max_size=9)), dtype=np.int64)
+    ent = np.array(
+        data.draw(st.lists(st.integers(0, 2), min_size=len(items), max_size=len(items))), dtype=np.int64
+    )
+    path_class = np.array([-1, 0, 1, -1, 1, 2], dtype=np.int64)  # per path id; -1: not counted
+    acc = np.zeros((3, 3), dtype=np.int64)
+    _rollupcore.tally(routes, rows, items, ent, path_class, acc)
+    want = np.zeros((3, 3), dtype=np.int64)
+    for r in rows:
+        for j, p in enumerate(items):
+            pid = routes[r, p]
+            if pid and path_class[pid] >= 0:
+                want[ent[j], path_class[pid]] += 1
+    assert (acc == want).all()
+    per_path = np.zeros((1, 6), dtype=np.int64)
+    _rollupcore.tally(routes, rows, items, None, None, per_path)
+    sub = routes[np.ix_(rows, items)].reshape(-1)
+    assert per_path[0, 1:].tolist() == np.bincount(sub, minlength=6)[1:].tolist() and per_path[0, 0] == 0
+    afi = np.array(
+        data.draw(st.lists(st.sampled_from([4, 6]), min_size=n_cols, max_size=n_cols)), dtype=np.uint8
+    )
+    sizes = np.zeros((n_rows, 2), dtype=np.int64)
+    _rollupcore.row_sizes(routes, n_rows, afi, sizes)
+    live = routes[:n_rows, :n_cols] != 0
+    assert sizes[:, 0].tolist() == live[:, afi == 4].sum(axis=1).tolist()
+    assert sizes[:, 1].tolist() == live[:, afi != 4].sum(axis=1).tolist()
+
+
+def test_tally_rejects_ids_out_of_range() -> None:
+    routes = np.array([[0, 9]], dtype=np.uint32)
+    one, acc = np.array([0], np.int64), np.zeros((1, 3), np.int64)
+    with pytest.raises(IndexError, match="path id or class"):
+        _rollupcore.tally(routes, one, np.array([1]), None, None, acc)
+    with pytest.raises(IndexError, match="item 0"):
+        _rollupcore.tally(routes, one, np.array([2]), None, None, acc)
+    with pytest.raises(IndexError, match="item 0"):
+        _rollupcore.tally(routes, one, np.array([0]), np.array([1]), None, acc)
+    with pytest.raises(ValueError, match="do not fit"):
+        _rollupcore.row_sizes(routes, 2, np.array([4, 4], np.uint8), np.zeros((2, 2), np.int64))

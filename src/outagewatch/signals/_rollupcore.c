@@ -8,7 +8,9 @@
  *   keeping every row of the entities a mask selects, or only the non-zero values;
  * - flag_counts: per-entity counts of per-row flags (the churn counts);
  * - prefix_counts: per prefix, the full-feed peers and peer ASNs with a route to it and the
- *   range of their routes' origins, reading the route matrix row by row.
+ *   range of their routes' origins, reading the route matrix row by row;
+ * - tally: routes per (entity, path class) over some rows and prefixes (upstream counts);
+ * - row_sizes: routes per peer and family (table sizes).
  *
  * Callers pass C-contiguous NumPy arrays (item sizes checked) and allocate the outputs.
  */
@@ -45,6 +47,10 @@ static Py_ssize_t view(Views *vs, PyObject *obj, int writable, Py_ssize_t itemsi
 static PyObject *fail(Views *vs) {
     release(vs);
     return NULL;
+}
+
+static inline const uint32_t *routes_row(const Py_buffer *rb, int64_t r, Py_ssize_t stride) {
+    return (const uint32_t *)rb->buf + r * stride;
 }
 
 PyDoc_STRVAR(level_sums_doc,
@@ -302,7 +308,137 @@ static PyObject *prefix_counts(PyObject *self, PyObject *args) {
     Py_RETURN_NONE;
 }
 
+PyDoc_STRVAR(tally_doc,
+"tally(routes, rows, item_prefix, item_entity, path_class, acc)\n\n"
+"For every route-matrix row in rows (int64 peer ids) and every item (int64 prefix id each,\n"
+"int64 entity id each or None: entity 0), the route's path id p (0: no route, skipped) adds one\n"
+"to acc[entity, k] (int64, entities x classes), where k = path_class[p] (int64; < 0 skips) or\n"
+"k = p when path_class is None. Reads routes (uint32) row by row.");
+
+static PyObject *tally(PyObject *self, PyObject *args) {
+    PyObject *ro, *rwo, *ipo, *ieo, *pco, *aco;
+    if (!PyArg_ParseTuple(args, "OOOOOO", &ro, &rwo, &ipo, &ieo, &pco, &aco)) return NULL;
+    Views vs = {.n = 0};
+    Py_buffer *rb = &vs.b[0];
+    if (view(&vs, ro, 0, 4, "routes") < 0) return fail(&vs);
+    if (rb->ndim != 2) {
+        PyErr_SetString(PyExc_ValueError, "routes must be a 2-d matrix");
+        return fail(&vs);
+    }
+    Py_ssize_t n_rows = rb->shape[0], stride = rb->shape[1];
+    Py_ssize_t n_r = view(&vs, rwo, 0, 8, "rows");
+    if (n_r < 0) return fail(&vs);
+    const int64_t *rows = vs.b[1].buf;
+    Py_ssize_t n = view(&vs, ipo, 0, 8, "item_prefix");
+    if (n < 0) return fail(&vs);
+    const int64_t *item = vs.b[2].buf, *ent = NULL, *cls = NULL;
+    if (ieo != Py_None) {
+        if (view(&vs, ieo, 0, 8, "item_entity") != n) {
+            if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "item_entity must hold one id per item");
+            return fail(&vs);
+        }
+        ent = vs.b[vs.n - 1].buf;
+    }
+    Py_ssize_t n_cls_map = 0;
+    if (pco != Py_None) {
+        n_cls_map = view(&vs, pco, 0, 8, "path_class");
+        if (n_cls_map < 0) return fail(&vs);
+        cls = vs.b[vs.n - 1].buf;
+    }
+    if (view(&vs, aco, 1, 8, "acc") < 0) return fail(&vs);
+    Py_buffer *ab = &vs.b[vs.n - 1];
+    if (ab->ndim != 2) {
+        PyErr_SetString(PyExc_ValueError, "acc must be a 2-d matrix");
+        return fail(&vs);
+    }
+    Py_ssize_t n_ent = ab->shape[0], n_class = ab->shape[1];
+    int64_t *acc = ab->buf;
+    for (Py_ssize_t i = 0; i < n_r; i++)
+        if (rows[i] < 0 || rows[i] >= n_rows) {
+            PyErr_Format(PyExc_IndexError, "row %zd: peer %lld out of range", i, (long long)rows[i]);
+            return fail(&vs);
+        }
+    for (Py_ssize_t j = 0; j < n; j++)
+        if (item[j] < 0 || item[j] >= stride || (ent && (ent[j] < 0 || ent[j] >= n_ent)) || (!ent && n_ent < 1)) {
+            PyErr_Format(PyExc_IndexError, "item %zd: prefix %lld or its entity out of range", j, (long long)item[j]);
+            return fail(&vs);
+        }
+    int bad = 0;
+    for (Py_ssize_t i = 0; i < n_r && !bad; i++) {
+        const uint32_t *row = routes_row(rb, rows[i], stride);
+        for (Py_ssize_t j = 0; j < n; j++) {
+            uint32_t pid = row[item[j]];
+            if (!pid) continue;
+            int64_t k;
+            if (cls) {
+                if ((Py_ssize_t)pid >= n_cls_map) {
+                    bad = 1;
+                    break;
+                }
+                k = cls[pid];
+                if (k < 0) continue;
+            } else {
+                k = pid;
+            }
+            if (k >= n_class) {
+                bad = 1;
+                break;
+            }
+            acc[(ent ? ent[j] : 0) * n_class + k] += 1;
+        }
+    }
+    release(&vs);
+    if (bad) {
+        PyErr_SetString(PyExc_IndexError, "a route's path id or class is past path_class or acc");
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+PyDoc_STRVAR(row_sizes_doc,
+"row_sizes(routes, n_rows, prefix_afi, out)\n\n"
+"Per route-matrix row < n_rows: its routes to IPv4 and to other prefixes (uint8 family per\n"
+"prefix id; the prefixes are the first len(prefix_afi) columns) into out (int64, rows x 2).");
+
+static PyObject *row_sizes(PyObject *self, PyObject *args) {
+    PyObject *ro, *afo, *oo;
+    Py_ssize_t n_rows;
+    if (!PyArg_ParseTuple(args, "OnOO", &ro, &n_rows, &afo, &oo)) return NULL;
+    Views vs = {.n = 0};
+    Py_buffer *rb = &vs.b[0];
+    if (view(&vs, ro, 0, 4, "routes") < 0) return fail(&vs);
+    if (rb->ndim != 2) {
+        PyErr_SetString(PyExc_ValueError, "routes must be a 2-d matrix");
+        return fail(&vs);
+    }
+    Py_ssize_t stride = rb->shape[1];
+    Py_ssize_t n_pfx = view(&vs, afo, 0, 1, "prefix_afi");
+    if (n_pfx < 0) return fail(&vs);
+    if (view(&vs, oo, 1, 8, "out") < 0) return fail(&vs);
+    if (n_rows < 0 || n_rows > rb->shape[0] || n_pfx > stride || vs.b[2].len / 16 < n_rows) {
+        PyErr_SetString(PyExc_ValueError, "rows, prefixes or out do not fit the matrix");
+        return fail(&vs);
+    }
+    const uint8_t *afi = vs.b[1].buf;
+    int64_t *out = vs.b[2].buf;
+    for (Py_ssize_t r = 0; r < n_rows; r++) {
+        const uint32_t *row = routes_row(rb, r, stride);
+        int64_t v4 = 0, other = 0;
+        for (Py_ssize_t p = 0; p < n_pfx; p++) {
+            int has = row[p] != 0;
+            v4 += has & (afi[p] == 4);
+            other += has & (afi[p] != 4);
+        }
+        out[2 * r] = v4;
+        out[2 * r + 1] = other;
+    }
+    release(&vs);
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef rollupcore_methods[] = {
+    {"tally", tally, METH_VARARGS, tally_doc},
+    {"row_sizes", row_sizes, METH_VARARGS, row_sizes_doc},
     {"prefix_counts", prefix_counts, METH_VARARGS, prefix_counts_doc},
     {"flag_counts", flag_counts, METH_VARARGS, flag_counts_doc},
     {"level_sums", level_sums, METH_VARARGS, level_sums_doc},

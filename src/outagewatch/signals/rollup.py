@@ -30,7 +30,7 @@ from outagewatch.signals.partial import (
     upstream_block,
 )
 from outagewatch.signals.state import Cells, RoutingState, Updates
-from outagewatch.signals.visibility import CHUNK, Visibility
+from outagewatch.signals.visibility import Visibility, backing
 
 I64 = npt.NDArray[np.int64]
 F64 = npt.NDArray[np.float64]
@@ -139,32 +139,24 @@ class UpstreamCounts:
 
 
 def count_upstreams(ctx: BinContext) -> UpstreamCounts:
-    """:class:`UpstreamCounts` from the whole route matrix."""
+    """:class:`UpstreamCounts` from the whole route matrix (compiled tallies over its
+    full-feed rows)."""
     st, paths = ctx.state, ctx.state.paths
-    routes, afi_of = st.routes, st.prefixes.afi
+    matrix, afi_of = backing(st.routes), st.prefixes.afi
     n_up = len(paths.up_asn)
-    has_up = _has_upstream(ctx)
-    path_count = np.zeros(paths.size, dtype=np.int64)
+    up_class = np.where(_has_upstream(ctx), paths.up_id, -1).astype(np.int64)
+    path_count = np.zeros((1, paths.size), dtype=np.int64)
     ci = ctx.countries
-    n_c = len(ci.codes)
-    c_acc = np.zeros(n_c * n_up, dtype=np.int64)
+    country = np.zeros((len(ci.codes), n_up), dtype=np.int64)
     for afi in (4, 6):
-        rows = ctx.vis.ff_rows.get(afi, np.zeros(0, np.int64))
-        cols = np.flatnonzero(afi_of == afi)
-        if len(rows) == 0 or len(cols) == 0:
+        rows = np.ascontiguousarray(ctx.vis.ff_rows.get(afi, np.zeros(0, np.int64)), dtype=np.int64)
+        if len(rows) == 0:
             continue
-        for lo in range(0, len(cols), CHUNK):
-            sub = routes[np.ix_(rows, cols[lo : lo + CHUNK])]
-            path_count += np.bincount(sub.reshape(-1), minlength=paths.size)
-        e_sel = np.flatnonzero(afi_of[ci.prefix] == afi) if len(ci.prefix) else np.zeros(0, np.int64)
-        for lo in range(0, len(e_sel) if n_up else 0, CHUNK):
-            part = e_sel[lo : lo + CHUNK]
-            pid = routes[np.ix_(rows, ci.prefix[part])]
-            ok = has_up[pid]
-            key = np.broadcast_to(ci.country[part], pid.shape)[ok] * n_up + paths.up_id[pid[ok]]
-            c_acc += np.bincount(key, minlength=n_c * n_up)
-    path_count[0] = 0
-    return UpstreamCounts(path_count, c_acc.reshape(n_c, n_up))
+        _rollupcore.tally(matrix, rows, st.prefixes.family(afi), None, None, path_count)
+        e_sel = np.flatnonzero(afi_of[ci.prefix] == afi)
+        if len(e_sel) and n_up:
+            _rollupcore.tally(matrix, rows, ci.prefix[e_sel], ci.country[e_sel], up_class, country)
+    return UpstreamCounts(path_count.reshape(-1), country)
 
 
 def updated_upstreams(prev: UpstreamCounts, ctx: BinContext, cells: Cells) -> UpstreamCounts:

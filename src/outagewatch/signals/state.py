@@ -20,7 +20,7 @@ import numpy.typing as npt
 import pyarrow as pa
 
 from outagewatch.model.element import KIND_ANNOUNCE, KIND_RIB, KIND_STATE, KIND_WITHDRAW, STATE_ESTABLISHED
-from outagewatch.signals import _statecore  # type: ignore[attr-defined]
+from outagewatch.signals import _rollupcore, _statecore  # type: ignore[attr-defined]
 from outagewatch.signals.columns import Columns
 from outagewatch.signals.hashing import HashIndex
 from outagewatch.signals.paths import PathTable
@@ -149,14 +149,9 @@ class RoutingState:
         return self._sizes[:n, 0].copy(), self._sizes[:n, 1].copy()
 
     def _count_sizes(self) -> tuple[I64, I64]:
-        n_peers, n_pfx = self.peers.size, self.prefixes.size
-        v4, v6 = np.zeros(n_peers, dtype=np.int64), np.zeros(n_peers, dtype=np.int64)
-        for lo in range(0, n_pfx, 1 << 17):
-            present = self._routes[:n_peers, lo : min(lo + (1 << 17), n_pfx)] != 0
-            is4 = self.prefixes.afi[lo : lo + (1 << 17)] == 4
-            v4 += present[:, is4].sum(axis=1)
-            v6 += present[:, ~is4].sum(axis=1)
-        return v4, v6
+        sizes = np.zeros((self.peers.size, 2), dtype=np.int64)
+        _rollupcore.row_sizes(self._routes, self.peers.size, self.prefixes.afi, sizes)
+        return sizes[:, 0].copy(), sizes[:, 1].copy()
 
     def set_routes(self, peer: I64, prefix: I64, path: npt.NDArray[np.uint32]) -> None:
         """Set cells directly (RIB rows, snapshots); later entries win."""

@@ -129,7 +129,7 @@ def _levels_of(
     (``_rollupcore.prefix_counts``); only MOAS prefixes (routes with different origins) take
     the matrix of their routes for per-origin counts."""
     pairs: list[_Pairs] = []
-    matrix = _backing(routes)
+    matrix = backing(routes)
     origin = np.ascontiguousarray(path_origin, dtype=np.uint32)
     for afi in (4, 6):
         cols = np.flatnonzero(prefix_afi == afi) if only is None else only[prefix_afi[only] == afi]
@@ -169,7 +169,7 @@ def _levels_of(
     return pairs
 
 
-def _backing(routes: npt.NDArray[np.uint32]) -> npt.NDArray[np.uint32]:
+def backing(routes: npt.NDArray[np.uint32]) -> npt.NDArray[np.uint32]:
     """The C-contiguous matrix whose top-left corner ``routes`` is (the state's live view of its
     route matrix), or a contiguous copy."""
     if routes.flags.c_contiguous:

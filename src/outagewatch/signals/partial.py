@@ -160,23 +160,30 @@ def _single(table: pa.Table) -> pa.Table:
 
 def _groups(t: pa.Table) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
     """Group id of every row by (bin, entity), and each group's first row. Exact and without a
-    sort: each key column gets dense ids from a hash index of its exact values, and the ids
-    compose into one integer key (a lexsort when that key could overflow)."""
+    sort: each key column gets dense ids (a constant column: 0; the dictionary columns: their
+    indices; the others from a hash index of their exact values), and the ids compose into one
+    integer key (a lexsort when that key could overflow)."""
+    et, ent = t["entity_type"].chunk(0), t["entity"].chunk(0)
     cols = [
         t["bin_start"].cast(pa.int64()).to_numpy().view(np.uint64),
         t["bin_seconds"].to_numpy().astype(np.uint64),
-        t["entity_type"].chunk(0).indices.to_numpy(zero_copy_only=False).astype(np.uint64),
-        t["entity"].chunk(0).indices.to_numpy(zero_copy_only=False).astype(np.uint64),
+        et.indices.to_numpy(zero_copy_only=False).astype(np.uint64),
+        ent.indices.to_numpy(zero_copy_only=False).astype(np.uint64),
     ]
     key = np.zeros(t.num_rows, dtype=np.uint64)
     span = 1
-    for c in cols:
-        index = HashIndex()
-        ids, _ = index.get_or_insert(c)
-        span *= max(index.size, 1)
+    for k, c in enumerate(cols):
+        if k >= 2:  # dictionary indices are dense ids already
+            ids, size = c, len(et.dictionary if k == 2 else ent.dictionary)
+        elif c.min() == c.max():
+            continue
+        else:
+            index = HashIndex()
+            ids, size = index.get_or_insert(c)[0].astype(np.uint64), index.size
+        span *= max(size, 1)
         if span >= 1 << 63:
             return _sorted_groups(cols)
-        key = key * np.uint64(index.size) + ids.astype(np.uint64)
+        key = key * np.uint64(size) + ids
     gid, first = HashIndex().get_or_insert(key)
     return gid, first
 

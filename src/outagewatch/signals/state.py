@@ -116,9 +116,15 @@ class RoutingState:
     def as_names(self) -> pa.Array:
         """The AS entity names (ASNs as text), indexed by AS entity id."""
         n = self.as_index.size
-        if self._as_names is None or self._as_names[0] != n:
-            self._as_names = (n, pa.array(self.as_index.keys().astype(np.uint32)).cast(pa.string()))
-        return self._as_names[1]
+        have = self._as_names
+        if have is not None and have[0] == n:
+            return have[1]
+        start = have[0] if have is not None and have[0] < n else 0  # ids only grow: extend
+        names = pa.array(self.as_index.keys()[start:].astype(np.uint32)).cast(pa.string())
+        if have is not None and start:
+            names = pa.concat_arrays([have[1], names])
+        self._as_names = (n, names)
+        return names
 
     @property
     def routes(self) -> npt.NDArray[np.uint32]:

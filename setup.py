@@ -20,11 +20,13 @@ setup(
         Extension(
             "outagewatch.signals._rollupcore",
             sources=["src/outagewatch/signals/_rollupcore.c"],
+            depends=["src/outagewatch/signals/_views.h"],
             extra_compile_args=FLAGS,
         ),
         Extension(
             "outagewatch.signals._statecore",
             sources=["src/outagewatch/signals/_statecore.c"],
+            depends=["src/outagewatch/signals/_views.h"],
             extra_compile_args=FLAGS,
         ),
     ]

@@ -442,9 +442,9 @@ def test_prefix_counts_reject_bad_ids() -> None:
     routes = np.zeros((2, 3), dtype=np.uint32)
     out = [np.empty(1, np.int64), np.empty(1, np.int64), np.empty(1, np.uint32), np.empty(1, np.uint32)]
     one = np.array([0], np.int64)
-    with pytest.raises(IndexError, match="peer 2"):
+    with pytest.raises(IndexError, match="rows 0: id 2"):
         _rollupcore.prefix_counts(routes, np.array([2]), one, 1, one, np.zeros(1, np.uint32), *out)
-    with pytest.raises(IndexError, match="prefix 3"):
+    with pytest.raises(IndexError, match="cols 0: id 3"):
         _rollupcore.prefix_counts(routes, one, one, 1, np.array([3]), np.zeros(1, np.uint32), *out)
     routes[0, 0] = 5
     with pytest.raises(IndexError, match="path id past"):

@@ -14,40 +14,12 @@
  *
  * Callers pass C-contiguous NumPy arrays (item sizes checked) and allocate the outputs.
  */
-#define PY_SSIZE_T_CLEAN
-#include <Python.h>
+#include "_views.h"
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define N_COLS 18 /* 9 prefix counts (ff_any .. ff_100pct, asn_25pct .. asn_100pct), 9 weights */
-
-typedef struct {
-    Py_buffer b[8];
-    int n;
-} Views;
-
-static void release(Views *vs) {
-    for (int i = 0; i < vs->n; i++) PyBuffer_Release(&vs->b[i]);
-    vs->n = 0;
-}
-
-static Py_ssize_t view(Views *vs, PyObject *obj, int writable, Py_ssize_t itemsize, const char *what) {
-    Py_buffer *v = &vs->b[vs->n];
-    if (PyObject_GetBuffer(obj, v, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | (writable ? PyBUF_WRITABLE : 0)) < 0)
-        return -1;
-    vs->n++;
-    if (v->itemsize != itemsize) {
-        PyErr_Format(PyExc_TypeError, "%s must hold %zd-byte items, not %zd-byte", what, itemsize, v->itemsize);
-        return -1;
-    }
-    return v->len / itemsize;
-}
-
-static PyObject *fail(Views *vs) {
-    release(vs);
-    return NULL;
-}
 
 static inline const uint32_t *routes_row(const Py_buffer *rb, int64_t r, Py_ssize_t stride) {
     return (const uint32_t *)rb->buf + r * stride;
@@ -124,13 +96,9 @@ static PyObject *matrix_rows(PyObject *self, PyObject *args) {
     int nonzero;
     if (!PyArg_ParseTuple(args, "OOpOOO", &vo, &mo, &nonzero, &eo, &to, &oo)) return NULL;
     Views vs = {.n = 0};
-    if (view(&vs, vo, 0, 8, "values") < 0) return fail(&vs);
-    Py_buffer *vb = &vs.b[0];
-    if (vb->ndim != 2) {
-        PyErr_SetString(PyExc_ValueError, "values must be a 2-d matrix");
-        return fail(&vs);
-    }
-    Py_ssize_t n_e = vb->shape[0], n_m = vb->shape[1];
+    Py_ssize_t n_e, n_m;
+    Py_buffer *vb = matrix(&vs, vo, 0, 8, "values", &n_e, &n_m);
+    if (!vb) return fail(&vs);
     const double *values = vb->buf;
     const uint8_t *mask = NULL;
     if (mo != Py_None) {
@@ -212,13 +180,9 @@ static PyObject *prefix_counts(PyObject *self, PyObject *args) {
     if (!PyArg_ParseTuple(args, "OOOnOOOOOO", &ro, &rwo, &go, &n_groups, &co, &po, &cto, &ao, &mno, &mxo))
         return NULL;
     Views vs = {.n = 0};
-    Py_buffer *rb = &vs.b[0];
-    if (view(&vs, ro, 0, 4, "routes") < 0) return fail(&vs);
-    if (rb->ndim != 2) {
-        PyErr_SetString(PyExc_ValueError, "routes must be a 2-d matrix");
-        return fail(&vs);
-    }
-    Py_ssize_t n_rows = rb->shape[0], stride = rb->shape[1];
+    Py_ssize_t n_rows, stride;
+    Py_buffer *rb = matrix(&vs, ro, 0, 4, "routes", &n_rows, &stride);
+    if (!rb) return fail(&vs);
     Py_ssize_t n_r = view(&vs, rwo, 0, 8, "rows");
     if (n_r < 0) return fail(&vs);
     if (view(&vs, go, 0, 8, "group") != n_r) {
@@ -233,17 +197,9 @@ static PyObject *prefix_counts(PyObject *self, PyObject *args) {
     const uint32_t *routes = rb->buf;
     const int64_t *rows = vs.b[1].buf, *group = vs.b[2].buf, *cols = vs.b[3].buf;
     const uint32_t *origin = vs.b[4].buf;
-    for (Py_ssize_t i = 0; i < n_r; i++)
-        if (rows[i] < 0 || rows[i] >= n_rows || group[i] < 0 || group[i] >= n_groups) {
-            PyErr_Format(PyExc_IndexError, "row %zd: peer %lld or group %lld out of range", i, (long long)rows[i],
-                         (long long)group[i]);
-            return fail(&vs);
-        }
-    for (Py_ssize_t j = 0; j < n; j++)
-        if (cols[j] < 0 || cols[j] >= stride) {
-            PyErr_Format(PyExc_IndexError, "col %zd: prefix %lld out of range", j, (long long)cols[j]);
-            return fail(&vs);
-        }
+    if (ids_in_range(rows, n_r, n_rows, "rows") < 0 || ids_in_range(group, n_r, n_groups, "group") < 0 ||
+        ids_in_range(cols, n, stride, "cols") < 0)
+        return fail(&vs);
     Py_buffer out[4];
     PyObject *outs[4] = {cto, ao, mno, mxo};
     const Py_ssize_t sizes[4] = {8, 8, 4, 4};
@@ -319,13 +275,9 @@ static PyObject *tally(PyObject *self, PyObject *args) {
     PyObject *ro, *rwo, *ipo, *ieo, *pco, *aco;
     if (!PyArg_ParseTuple(args, "OOOOOO", &ro, &rwo, &ipo, &ieo, &pco, &aco)) return NULL;
     Views vs = {.n = 0};
-    Py_buffer *rb = &vs.b[0];
-    if (view(&vs, ro, 0, 4, "routes") < 0) return fail(&vs);
-    if (rb->ndim != 2) {
-        PyErr_SetString(PyExc_ValueError, "routes must be a 2-d matrix");
-        return fail(&vs);
-    }
-    Py_ssize_t n_rows = rb->shape[0], stride = rb->shape[1];
+    Py_ssize_t n_rows, stride;
+    Py_buffer *rb = matrix(&vs, ro, 0, 4, "routes", &n_rows, &stride);
+    if (!rb) return fail(&vs);
     Py_ssize_t n_r = view(&vs, rwo, 0, 8, "rows");
     if (n_r < 0) return fail(&vs);
     const int64_t *rows = vs.b[1].buf;
@@ -345,19 +297,10 @@ static PyObject *tally(PyObject *self, PyObject *args) {
         if (n_cls_map < 0) return fail(&vs);
         cls = vs.b[vs.n - 1].buf;
     }
-    if (view(&vs, aco, 1, 8, "acc") < 0) return fail(&vs);
-    Py_buffer *ab = &vs.b[vs.n - 1];
-    if (ab->ndim != 2) {
-        PyErr_SetString(PyExc_ValueError, "acc must be a 2-d matrix");
-        return fail(&vs);
-    }
-    Py_ssize_t n_ent = ab->shape[0], n_class = ab->shape[1];
+    Py_ssize_t n_ent, n_class;
+    Py_buffer *ab = matrix(&vs, aco, 1, 8, "acc", &n_ent, &n_class);
+    if (!ab || ids_in_range(rows, n_r, n_rows, "rows") < 0) return fail(&vs);
     int64_t *acc = ab->buf;
-    for (Py_ssize_t i = 0; i < n_r; i++)
-        if (rows[i] < 0 || rows[i] >= n_rows) {
-            PyErr_Format(PyExc_IndexError, "row %zd: peer %lld out of range", i, (long long)rows[i]);
-            return fail(&vs);
-        }
     for (Py_ssize_t j = 0; j < n; j++)
         if (item[j] < 0 || item[j] >= stride || (ent && (ent[j] < 0 || ent[j] >= n_ent)) || (!ent && n_ent < 1)) {
             PyErr_Format(PyExc_IndexError, "item %zd: prefix %lld or its entity out of range", j, (long long)item[j]);
@@ -405,17 +348,13 @@ static PyObject *row_sizes(PyObject *self, PyObject *args) {
     Py_ssize_t n_rows;
     if (!PyArg_ParseTuple(args, "OnOO", &ro, &n_rows, &afo, &oo)) return NULL;
     Views vs = {.n = 0};
-    Py_buffer *rb = &vs.b[0];
-    if (view(&vs, ro, 0, 4, "routes") < 0) return fail(&vs);
-    if (rb->ndim != 2) {
-        PyErr_SetString(PyExc_ValueError, "routes must be a 2-d matrix");
-        return fail(&vs);
-    }
-    Py_ssize_t stride = rb->shape[1];
+    Py_ssize_t max_rows, stride;
+    Py_buffer *rb = matrix(&vs, ro, 0, 4, "routes", &max_rows, &stride);
+    if (!rb) return fail(&vs);
     Py_ssize_t n_pfx = view(&vs, afo, 0, 1, "prefix_afi");
     if (n_pfx < 0) return fail(&vs);
     if (view(&vs, oo, 1, 8, "out") < 0) return fail(&vs);
-    if (n_rows < 0 || n_rows > rb->shape[0] || n_pfx > stride || vs.b[2].len / 16 < n_rows) {
+    if (n_rows < 0 || n_rows > max_rows || n_pfx > stride || vs.b[2].len / 16 < n_rows) {
         PyErr_SetString(PyExc_ValueError, "rows, prefixes or out do not fit the matrix");
         return fail(&vs);
     }

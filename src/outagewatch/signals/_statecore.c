@@ -12,8 +12,7 @@
  * there is no Python object per element. The loops keep the GIL: the state they write is
  * shared with Python code.
  */
-#define PY_SSIZE_T_CLEAN
-#include <Python.h>
+#include "_views.h"
 #include <stdint.h>
 #include <string.h>
 
@@ -38,39 +37,6 @@ static inline uint64_t load_be64(const uint8_t *p) {
     v = __builtin_bswap64(v);
 #endif
     return v;
-}
-
-typedef struct {
-    Py_buffer b[12];
-    int n;
-} Views;
-
-static void release(Views *vs) {
-    for (int i = 0; i < vs->n; i++) PyBuffer_Release(&vs->b[i]);
-    vs->n = 0;
-}
-
-/* a C-contiguous view of obj with items of `itemsize` bytes; returns its item count or -1 */
-static Py_ssize_t view(Views *vs, PyObject *obj, int writable, Py_ssize_t itemsize, const char *what) {
-    Py_buffer *v = &vs->b[vs->n];
-    if (PyObject_GetBuffer(obj, v, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | (writable ? PyBUF_WRITABLE : 0)) < 0)
-        return -1;
-    vs->n++;
-    if (v->itemsize != itemsize) {
-        PyErr_Format(PyExc_TypeError, "%s must hold %zd-byte items, not %zd-byte", what, itemsize, v->itemsize);
-        return -1;
-    }
-    return v->len / itemsize;
-}
-
-static PyObject *fail(Views *vs) {
-    release(vs);
-    return NULL;
-}
-
-static PyObject *short_out(Views *vs, const char *what) {
-    PyErr_Format(PyExc_ValueError, "%s is too short", what);
-    return fail(vs);
 }
 
 PyDoc_STRVAR(path_hashes_doc,
@@ -216,13 +182,9 @@ static PyObject *apply(PyObject *self, PyObject *args) {
     if (!PyArg_ParseTuple(args, "OOOOOOOOOOO", &ro, &upo, &upe, &upx, &upa, &dpo, &dpe, &afo, &szo, &clo, &pro))
         return NULL;
     Views vs = {.n = 0};
-    Py_buffer *rb = &vs.b[0];
-    if (view(&vs, ro, 1, 4, "routes") < 0) return fail(&vs);
-    if (rb->ndim != 2) {
-        PyErr_SetString(PyExc_ValueError, "routes must be a 2-d matrix");
-        return fail(&vs);
-    }
-    Py_ssize_t n_rows = rb->shape[0], n_cols = rb->shape[1];
+    Py_ssize_t n_rows, n_cols;
+    Py_buffer *rb = matrix(&vs, ro, 1, 4, "routes", &n_rows, &n_cols);
+    if (!rb) return fail(&vs);
     Py_ssize_t n = view(&vs, upo, 0, 8, "upd_pos");
     if (n < 0) return fail(&vs);
     if (view(&vs, upe, 0, 8, "upd_peer") != n || view(&vs, upx, 0, 8, "upd_prefix") != n ||

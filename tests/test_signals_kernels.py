@@ -508,3 +508,23 @@ def test_tally_rejects_ids_out_of_range() -> None:
         _rollupcore.tally(routes, one, np.array([0]), np.array([1]), None, acc)
     with pytest.raises(ValueError, match="do not fit"):
         _rollupcore.row_sizes(routes, 2, np.array([4, 4], np.uint8), np.zeros((2, 2), np.int64))
+
+
+def test_peers_reporting_counts_across_blocks_of_the_same_bin_and_entity_type() -> None:
+    """Blocks that share a (bin, entity type) are grouped together, not block by block."""
+    a = P.reporter_block(
+        0, 300, "as", pa.array(["1", "2"]), np.array([0, 1]), np.array([0, 1]), np.array([7, 8], np.uint64)
+    )
+    b = P.reporter_block(
+        0, 300, "as", pa.array(["2"]), np.array([0]), np.array([0]), np.array([9], np.uint64)
+    )
+    c = P.reporter_block(
+        300_000_000, 300, "as", pa.array(["2"]), np.array([0]), np.array([0]), np.array([9], np.uint64)
+    )
+    for blocks, want in (([a, b], {"1": 1, "2": 2}), ([a, c], {"1": 1, "2": 1})):
+        rows = pa.concat_tables(P._peers_reporting(pa.concat_tables(blocks))).to_pylist()
+        got: dict[str, float] = {}
+        for r in rows:
+            if r["bin_start"].timestamp() == 0:
+                got[r["entity"]] = r["value"]
+        assert got == want

@@ -208,20 +208,41 @@ def _keyed(
     return keys.append_column("metric", metric).append_column("value", pa.array(value, pa.float64()))
 
 
+def _parts(table: pa.Table) -> list[pa.Table]:
+    """``table`` as single-chunk tables no two of which share a (bin, entity): its batches when
+    each holds one (bin, entity type) and no two the same (an engine bin's blocks), else the
+    whole table with its dictionaries unified."""
+    batches = [b for b in table.to_batches() if b.num_rows]
+    seen: set[tuple[int, int, str]] = set()
+    for b in batches:
+        start = b.column("bin_start").cast(pa.int64()).to_numpy()
+        secs = b.column("bin_seconds").to_numpy()
+        et = b.column("entity_type")
+        codes = et.indices.to_numpy(zero_copy_only=False)
+        if start.min() != start.max() or secs.min() != secs.max() or codes.min() != codes.max():
+            return [_single(table)]
+        key = (int(start[0]), int(secs[0]), str(et.dictionary[int(codes[0])]))
+        if key in seen:
+            return [_single(table)]
+        seen.add(key)
+    return [pa.Table.from_batches([b]) for b in batches]
+
+
 def _peers_reporting(reporters: pa.Table) -> list[pa.Table]:
-    if reporters.num_rows == 0:
-        return []
-    t = _single(reporters)
-    gid, first = _groups(t)
-    count = np.bincount(gid).astype(np.float64)
-    return [_keyed(t, first, _const(len(first), PEERS_REPORTING), count)]
+    out = []
+    for t in _parts(reporters) if reporters.num_rows else []:
+        gid, first = _groups(t)
+        count = np.bincount(gid).astype(np.float64)
+        out.append(_keyed(t, first, _const(len(first), PEERS_REPORTING), count))
+    return out
 
 
 def _upstream_rows(ups: pa.Table) -> list[pa.Table]:
     """``upstream.<asn>.routes`` / ``.share`` per (entity, upstream); ``upstream.count`` per entity."""
-    if ups.num_rows == 0:
-        return []
-    t = _single(ups)
+    return [r for t in (_parts(ups) if ups.num_rows else []) for r in _upstream_part(t)]
+
+
+def _upstream_part(t: pa.Table) -> list[pa.Table]:
     gid, first = _groups(t)
     routes = t["routes"].to_numpy()
     totals = np.bincount(gid, weights=routes)

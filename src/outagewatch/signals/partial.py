@@ -202,9 +202,12 @@ def _sorted_groups(cols: list[npt.NDArray[np.uint64]]) -> tuple[npt.NDArray[np.i
 
 
 def _keyed(
-    t: pa.Table, rows: npt.NDArray[np.int64], metric: pa.Array, value: npt.NDArray[np.float64]
+    t: pa.Table, rows: npt.NDArray[np.int64] | None, metric: pa.Array, value: npt.NDArray[np.float64]
 ) -> pa.Table:
-    keys = t.select(list(ENTITY_KEYS)).take(pa.array(rows))
+    """Signal rows keyed as the rows ``rows`` of ``t`` (None: every row, in order)."""
+    keys = t.select(list(ENTITY_KEYS))
+    if rows is not None:
+        keys = keys.take(pa.array(rows))
     return keys.append_column("metric", metric).append_column("value", pa.array(value, pa.float64()))
 
 
@@ -251,11 +254,10 @@ def _upstream_part(t: pa.Table) -> list[pa.Table]:
     names = encoded.dictionary.cast(pa.string())
     routes_m = pc.binary_join_element_wise("upstream.", names, ".routes", "")
     share_m = pc.binary_join_element_wise("upstream.", names, ".share", "")
-    all_rows = np.arange(t.num_rows, dtype=np.int64)
     idx = asn_idx.reshape(-1).astype(np.int32)
     return [
-        _keyed(t, all_rows, pa.DictionaryArray.from_arrays(idx, routes_m), routes),
-        _keyed(t, all_rows, pa.DictionaryArray.from_arrays(idx, share_m), routes / totals[gid]),
+        _keyed(t, None, pa.DictionaryArray.from_arrays(idx, routes_m), routes),
+        _keyed(t, None, pa.DictionaryArray.from_arrays(idx, share_m), routes / totals[gid]),
         _keyed(t, first, _const(len(first), UPSTREAM_COUNT), np.bincount(gid).astype(np.float64)),
     ]
 

@@ -586,7 +586,9 @@ def real_trials(
     org = origin[rows].astype(np.int64)
     trials: list[tuple[Trial, np.ndarray]] = []
     used: set[str] = set()
-    by_cc: dict[str, np.ndarray] = {c: np.flatnonzero(country == c) for c in set(country.tolist()) if c}
+    by_cc: dict[str, np.ndarray] = {
+        c: np.flatnonzero(country == c) for c in sorted(set(country.tolist())) if c
+    }
     small = [c for c, ix in by_cc.items() if 2 <= len(ix) <= 40]
     ases = [a for a in np.unique(org).tolist() if 1 <= int((org == a).sum()) <= 30]
     rng.shuffle(small)
@@ -623,7 +625,7 @@ def real_trials(
 
 def _major(country: np.ndarray, sel: np.ndarray) -> str:
     vals = [c for c in country[sel].tolist() if c]
-    return max(set(vals), key=vals.count) if vals else ""
+    return max(sorted(set(vals)), key=vals.count) if vals else ""  # ties: the first code
 
 
 def real(seed: int, params: Params) -> None:
@@ -673,7 +675,7 @@ def real(seed: int, params: Params) -> None:
     touched += [
         ("as", str(a), tr.start, tr.end)
         for tr, keys in planned
-        for a in set(table.filter(pa.array(np.isin(tkeys, keys))).column("origin_asn").to_pylist())
+        for a in sorted(set(table.filter(pa.array(np.isin(tkeys, keys))).column("origin_asn").to_pylist()))
     ]
     summarize(
         "ris-2022-week real background + injected outages (visibility = the one full-feed peer)",
@@ -692,7 +694,7 @@ def _countries_touched(
         sub = table.filter(pa.array(np.isin(tkeys, keys)))
         raw = np.frombuffer(sub.column("prefix").combine_chunks().buffers()[1], np.uint8).reshape(-1, 16)
         _, cc, _ = mapper.map_prefixes(sub.column("afi").to_numpy(), raw, sub.column("prefix_len").to_numpy())
-        out += [("country", str(c), tr.start, tr.end) for c in set(cc.tolist())]
+        out += [("country", str(c), tr.start, tr.end) for c in sorted(set(cc.tolist()))]
     return out
 
 

@@ -142,13 +142,14 @@ static PyObject *flag_counts(PyObject *self, PyObject *args) {
     Views vs = {.n = 0};
     Py_ssize_t n = view(&vs, eo, 0, 8, "entity");
     if (n < 0) return fail(&vs);
-    if (view(&vs, fo, 0, 1, "flags") < 0 || view(&vs, oo, 1, 8, "out") < 0) return fail(&vs);
-    Py_buffer *fb = &vs.b[1], *ob = &vs.b[2];
-    if (fb->ndim != 2 || fb->shape[0] != n || ob->ndim != 2 || ob->shape[1] != fb->shape[1]) {
+    Py_ssize_t n_flag_rows, k, n_ent, n_out_cols;
+    Py_buffer *fb = matrix(&vs, fo, 0, 1, "flags", &n_flag_rows, &k);
+    Py_buffer *ob = fb ? matrix(&vs, oo, 1, 8, "out", &n_ent, &n_out_cols) : NULL;
+    if (!ob) return fail(&vs);
+    if (n_flag_rows != n || n_out_cols != k) {
         PyErr_SetString(PyExc_ValueError, "flags must be rows x k and out entities x k");
         return fail(&vs);
     }
-    Py_ssize_t k = fb->shape[1], n_ent = ob->shape[0];
     const int64_t *ent = vs.b[0].buf;
     const uint8_t *flags = fb->buf;
     double *out = ob->buf;
@@ -193,8 +194,7 @@ static PyObject *prefix_counts(PyObject *self, PyObject *args) {
     if (n < 0) return fail(&vs);
     Py_ssize_t n_paths = view(&vs, po, 0, 4, "path_origin");
     if (n_paths < 0) return fail(&vs);
-    /* outputs: the same 8-byte Views slots cannot hold them all; reuse after release */
-    const uint32_t *routes = rb->buf;
+    /* the outputs are opened apart from vs: a wrong one is a ValueError naming it */
     const int64_t *rows = vs.b[1].buf, *group = vs.b[2].buf, *cols = vs.b[3].buf;
     const uint32_t *origin = vs.b[4].buf;
     if (ids_in_range(rows, n_r, n_rows, "rows") < 0 || ids_in_range(group, n_r, n_groups, "group") < 0 ||
@@ -231,7 +231,7 @@ static PyObject *prefix_counts(PyObject *self, PyObject *args) {
             omax[j] = 0;
         }
         for (Py_ssize_t i = 0; i < n_r && !bad_path; i++) {
-            const uint32_t *row = routes + rows[i] * stride;
+            const uint32_t *row = routes_row(rb, rows[i], stride);
             int64_t g = group[i];
             uint64_t bit = 1ULL << (g & 63);
             Py_ssize_t w = g >> 6;

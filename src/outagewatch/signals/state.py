@@ -94,20 +94,15 @@ class RoutingState:
 
     def add_origin_families(self, keys: npt.NDArray[np.uint64]) -> None:
         """Record (origin ASN × 8 + afi) keys; origin ASNs not seen before get AS entity ids."""
-        _, first_pos = self._origin_seen.get_or_insert(np.ascontiguousarray(keys, dtype=np.uint64))
+        keys = np.ascontiguousarray(keys, dtype=np.uint64)
+        _, first_pos = self._origin_seen.get_or_insert(keys)
         if not len(first_pos):
             return
-        keys = np.unique(keys[first_pos].astype(np.uint64))
+        new = np.sort(keys[first_pos])  # not in origin_families: it holds the same keys as the index
         fam = self.origin_families
-        pos = np.searchsorted(fam, keys)
-        known = (
-            (pos < len(fam)) & (fam[np.minimum(pos, max(len(fam) - 1, 0))] == keys) if len(fam) else pos < 0
-        )
-        if not known.all():
-            new = keys[~known]
-            self.origin_families = np.insert(fam, pos[~known], new).astype(np.uint64)
-            asns = new >> np.uint64(3)
-            self.as_index.get_or_insert(asns[asns != 0])
+        self.origin_families = np.insert(fam, np.searchsorted(fam, new), new).astype(np.uint64)
+        asns = new >> np.uint64(3)
+        self.as_index.get_or_insert(asns[asns != 0])
 
     def as_ids(self, asns: npt.NDArray[np.uint32]) -> I64:
         """AS entity id of each origin ASN (ids in the order ASNs were first seen); -1 unknown."""
@@ -257,8 +252,6 @@ class RoutingState:
             self._clears,
             prev,
         )
-        if len(down):
-            self.version += 1
         self._log_changes(Cells(peer, prefix, prev, path))
         present = prev != 0
         dup = present & (prev == path) & is_a

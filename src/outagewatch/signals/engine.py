@@ -99,9 +99,8 @@ class SignalEngine:
         # the last visibility levels and what they hold for: when only listed updates changed the
         # full-feed peers' routes since, and those peers are the same, only the updated prefixes
         # are redone (visibility counts full-feed peers only: other peers' resets do not matter)
-        self._vis_prev: tuple[tuple[object, ...], Visibility] | None = None
+        self._vis_prev: tuple[tuple[object, ...], Visibility, LevelSums] | None = None  # with its sums
         self._ups_prev: UpstreamCounts | None = None  # upstream counts of the same state
-        self._sums_prev: LevelSums | None = None  # level sums of the same visibility
         self._exact = levelsums.Exactness()
         self._map_new_prefixes()
 
@@ -244,25 +243,23 @@ class SignalEngine:
         )
         prev = self._vis_prev
         moved_by = changes if prev is not None and prev[0] == key else None
-        if prev is not None and moved_by is not None:
-            new_ids = np.arange(len(prev[1].ff_level), st.prefixes.size, dtype=np.int64)
-            mark = np.zeros(st.prefixes.size, dtype=bool)
-            mark[moved_by.prefix] = True
-            mark[new_ids] = True
-            dirty = np.flatnonzero(mark)
-            vis = update(prev[1], st.routes, st.prefixes.afi, st.paths.origin, st.peers.asn, dirty, st.as_ids)
-        else:
-            vis = compute(st.routes, st.prefixes.afi, st.paths.origin, st.peers.asn, ff, st.as_ids)
         pfx, n_as = st.prefixes, st.as_index.size
-        exact = self._exact.families(pfx.afi, pfx.weights(), self.countries)
-        if prev is not None and moved_by is not None and self._sums_prev is not None:
+        weight = pfx.weights()
+        exact = self._exact.families(pfx.afi, weight, self.countries)
+        if prev is not None and moved_by is not None:
+            _, old_vis, old_sums = prev
+            mark = np.zeros(pfx.size, dtype=bool)
+            mark[moved_by.prefix] = True
+            mark[len(old_vis.ff_level) :] = True  # prefixes new since
+            dirty = np.flatnonzero(mark)
+            vis, redone = update(old_vis, st.routes, pfx.afi, st.paths.origin, st.peers.asn, dirty, st.as_ids)
             sums = levelsums.moved(
-                self._sums_prev, prev[1], vis, dirty, pfx.afi, pfx.weights(), self.countries, n_as, exact
+                old_sums, old_vis, vis, dirty, redone, pfx.afi, weight, self.countries, n_as, exact
             )
         else:
-            sums = levelsums.compute(vis, pfx.afi, pfx.weights(), self.countries, n_as)
-        self._vis_prev = (key, vis)
-        self._sums_prev = sums
+            vis = compute(st.routes, pfx.afi, st.paths.origin, st.peers.asn, ff, st.as_ids)
+            sums = levelsums.compute(vis, pfx.afi, weight, self.countries, n_as)
+        self._vis_prev = (key, vis, sums)
         return vis, moved_by, sums
 
     def _state_key(self) -> tuple[int, ...]:

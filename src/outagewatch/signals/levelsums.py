@@ -131,6 +131,7 @@ def moved(
     old: Visibility,
     vis: Visibility,
     dirty: I64,
+    removed: I64,
     afi: U8,
     weight: F64,
     ci: CountryIndex,
@@ -138,13 +139,10 @@ def moved(
     exact: dict[int, bool],
 ) -> LevelSums:
     """``prev`` (the sums of ``old``) moved on to ``vis``, which :func:`~outagewatch.signals.
-    visibility.update` made from ``old`` by redoing the prefixes ``dirty`` (sorted, unique):
-    its pairs are the kept ones first, then the fresh ones. Families not ``exact`` are
-    computed afresh."""
+    visibility.update` made from ``old`` by redoing the prefixes ``dirty`` (sorted, unique),
+    dropping ``old``'s pairs at ``removed``: its pairs are the kept ones first, then the fresh
+    ones. Families not ``exact`` are computed afresh."""
     n_pfx = len(afi)
-    is_dirty = np.zeros(n_pfx, dtype=bool)
-    is_dirty[dirty] = True
-    removed = np.flatnonzero(is_dirty[old.pair_prefix])
     fresh = np.arange(len(old.pair_prefix) - len(removed), len(vis.pair_prefix), dtype=np.int64)
     old_ff = _padded(old.ff_level, n_pfx)
     old_asn = _padded(old.asn_level, n_pfx)

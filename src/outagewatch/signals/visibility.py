@@ -84,11 +84,12 @@ def update(
     peer_asn: npt.NDArray[np.uint32],
     dirty: I64,
     as_of: Callable[[npt.NDArray[np.uint32]], I64],
-) -> Visibility:
+) -> tuple[Visibility, I64]:
     """:func:`compute`'s result after only the prefixes ``dirty`` (sorted, unique; every new
     prefix id included) changed routes, the full-feed peers staying the same: their levels and
-    pairs are recomputed, everything else is kept. Pairs come in another order than
-    :func:`compute` gives them (they are a set)."""
+    pairs are recomputed, everything else is kept. Also returns the positions of ``prev``'s
+    pairs that were redone (dropped). The new pairs are ``prev``'s kept pairs, in order, then
+    the fresh pairs of ``dirty``: another order than :func:`compute` gives (pairs are a set)."""
     n_pfx = routes.shape[1]
     ff_level = np.zeros(n_pfx, dtype=np.int8)
     asn_level = np.zeros(n_pfx, dtype=np.int8)
@@ -107,7 +108,7 @@ def update(
     fresh = _joined(pairs)
     joined = _joined([kept, fresh])
     pair_as = np.concatenate([prev.pair_as[keep], as_of(fresh[1])])  # entity ids never change
-    return Visibility(ff_level, asn_level, *joined, prev.ff_rows, pair_as)
+    return Visibility(ff_level, asn_level, *joined, prev.ff_rows, pair_as), np.flatnonzero(~keep)
 
 
 _Pairs = tuple[I64, npt.NDArray[np.uint32], npt.NDArray[np.int8], npt.NDArray[np.int8]]

@@ -19,10 +19,6 @@ U64 = npt.NDArray[np.uint64]
 I64 = npt.NDArray[np.int64]
 
 
-def _u64(a: npt.NDArray[np.generic]) -> U64:
-    return np.ascontiguousarray(a, dtype=np.uint64)
-
-
 def path_hashes(
     path_offsets: I64,
     path_values: npt.NDArray[np.uint32],
@@ -31,7 +27,7 @@ def path_hashes(
 ) -> U64:
     """The 64-bit key of each AS path: an order-sensitive hash of its ASNs combined with one of
     its segment codes (absolute ``offsets``, n + 1 each). Compiled; the definition (SplitMix64
-    finaliser over ASN × position terms) is spelled out in NumPy in tests/test_statecore.py."""
+    finaliser over ASN × position terms) is spelled out in NumPy in tests/test_signals_kernels.py."""
     out = np.empty(len(path_offsets) - 1, dtype=np.uint64)
     _statecore.path_hashes(
         np.ascontiguousarray(path_offsets, dtype=np.int64),
@@ -58,7 +54,9 @@ def prefix_keys(afi: npt.NDArray[np.uint8], addr: npt.NDArray[np.uint8], plen: n
 def peer_keys(collector_hash: U64, ip: npt.NDArray[np.uint8]) -> U64:
     """The 64-bit key of each (collector, peer address)."""
     out = np.empty(len(collector_hash), dtype=np.uint64)
-    _statecore.peer_keys(_u64(collector_hash), np.ascontiguousarray(ip, dtype=np.uint8), out)
+    _statecore.peer_keys(
+        np.ascontiguousarray(collector_hash, dtype=np.uint64), np.ascontiguousarray(ip, dtype=np.uint8), out
+    )
     return out
 
 

@@ -405,20 +405,17 @@ def test_batches_split_by_bin_keep_each_element_once_with_its_path(shared_data: 
         ).all()
 
 
+def _draw_routes(data: st.DataObject, rows: int, cols: int, max_path: int) -> npt.NDArray[np.uint32]:
+    """A rows × cols route matrix of path ids 0 (no route) .. max_path."""
+    cells = st.lists(st.integers(0, max_path), min_size=cols, max_size=cols)
+    return np.array(data.draw(st.lists(cells, min_size=rows, max_size=rows)), dtype=np.uint32)
+
+
 @settings(max_examples=150, deadline=None)
 @given(st.integers(1, 5), st.integers(1, 9), st.data())
 def test_prefix_counts_equal_the_matrix_definition(n_rows: int, n_cols: int, data: st.DataObject) -> None:
     """Routes, distinct peer groups and the origin range per prefix, as from the dense submatrix."""
-    routes = np.array(
-        data.draw(
-            st.lists(
-                st.lists(st.integers(0, 4), min_size=n_cols + 2, max_size=n_cols + 2),
-                min_size=n_rows + 1,
-                max_size=n_rows + 1,
-            )
-        ),
-        dtype=np.uint32,
-    )
+    routes = _draw_routes(data, n_rows + 1, n_cols + 2, max_path=4)
     origin = np.array([0, 7, 7, 9, 0], dtype=np.uint32)  # path 4 has an unknown origin
     rows = np.array(sorted(data.draw(st.sets(st.integers(0, n_rows), min_size=1))), dtype=np.int64)
     group = np.array(
@@ -458,16 +455,7 @@ def test_prefix_counts_reject_bad_ids() -> None:
 @settings(max_examples=150, deadline=None)
 @given(st.integers(1, 4), st.integers(1, 7), st.data())
 def test_tally_and_row_sizes_equal_bincounts(n_rows: int, n_cols: int, data: st.DataObject) -> None:
-    routes = np.array(
-        data.draw(
-            st.lists(
-                st.lists(st.integers(0, 5), min_size=n_cols + 1, max_size=n_cols + 1),
-                min_size=n_rows + 1,
-                max_size=n_rows + 1,
-            )
-        ),
-        dtype=np.uint32,
-    )
+    routes = _draw_routes(data, n_rows + 1, n_cols + 1, max_path=5)
     rows = np.array(sorted(data.draw(st.sets(st.integers(0, n_rows), min_size=1))), dtype=np.int64)
     items = np.array(data.draw(st.lists(st.integers(0, n_cols), max_size=9)), dtype=np.int64)
     ent = np.array(

@@ -363,8 +363,9 @@ def test_flag_counts_equal_per_column_bincounts(rows: list[tuple[int, list[bool]
         _rollupcore.flag_counts(ent, np.ones((len(rows), 4), dtype=bool), out)
 
 
-def test_exactness_holds_for_whole_grains_and_stops_at_finer_weights() -> None:
-    """Sums are moved on only while every weight is a whole multiple of the family's grain."""
+def test_exactness_sorts_odd_rows_out_and_stops_at_too_large_totals() -> None:
+    """Rows whose weight is a whole multiple of the family's grain are fine, the others odd
+    (summed afresh each bin); a family is moved on while its fine total stays small enough."""
     from outagewatch.signals.levelsums import Exactness
     from outagewatch.signals.mapping import CountryIndex
     from outagewatch.signals.registry import unit_weight
@@ -372,12 +373,18 @@ def test_exactness_holds_for_whole_grains_and_stops_at_finer_weights() -> None:
     ci = CountryIndex()
     ex = Exactness()
     afi = np.array([4, 4, 6, 6], dtype=np.uint8)
-    plen = np.array([32, 8, 64, 19], dtype=np.uint8)  # the finest and coarsest weights that stay exact
+    plen = np.array([32, 8, 64, 19], dtype=np.uint8)  # the finest and coarsest fine weights
     assert ex.families(afi, unit_weight(afi, plen), ci) == {4: True, 6: True}
-    afi2 = np.concatenate([afi, np.array([6], np.uint8)])
-    plen2 = np.concatenate([plen, np.array([65], np.uint8)])  # 2^-17 /48-equivalents: too fine
-    assert ex.families(afi2, unit_weight(afi2, plen2), ci) == {4: True, 6: False}
-    assert ex.families(afi2, unit_weight(afi2, plen2), ci) == {4: True, 6: False}  # and stays so
+    assert not ex.odd.prefix.any()
+    afi2 = np.concatenate([afi, np.array([6, 4], np.uint8)])
+    plen2 = np.concatenate([plen, np.array([65, 24], np.uint8)])  # 2^-17 /48-equivalents: odd
+    assert ex.families(afi2, unit_weight(afi2, plen2), ci) == {4: True, 6: True}
+    assert ex.odd.prefix.tolist() == [False] * 4 + [True, False]
+    assert ex.odd.prefix_ids[6].tolist() == [4] and ex.odd.prefix_ids[4].tolist() == []
+    afi3 = np.concatenate([afi2, np.array([6], np.uint8)])
+    plen3 = np.concatenate([plen2, np.array([4], np.uint8)])  # 2^44 /48s: the total is too large
+    assert ex.families(afi3, unit_weight(afi3, plen3), ci) == {4: True, 6: False}
+    assert ex.families(afi3, unit_weight(afi3, plen3), ci) == {4: True, 6: False}  # and stays so
 
 
 @pytest.mark.parametrize("shape", ["one bin", "in order", "out of order", "far apart"])

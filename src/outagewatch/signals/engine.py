@@ -21,7 +21,7 @@ from outagewatch.signals import columns as C
 from outagewatch.signals import levelsums
 from outagewatch.signals.levelsums import LevelSums
 from outagewatch.signals.mapping import CountryIndex, PrefixMapper
-from outagewatch.signals.partial import REPORTER_SCHEMA, TS, SignalPartial, restamp
+from outagewatch.signals.partial import REPORTER_SCHEMA, TS, SignalPartial, restamp, timestamps
 from outagewatch.signals.registry import parse_prefix
 from outagewatch.signals.rollup import (
     BinContext,
@@ -254,11 +254,21 @@ class SignalEngine:
             dirty = np.flatnonzero(mark)
             vis, redone = update(old_vis, st.routes, pfx.afi, st.paths.origin, st.peers.asn, dirty, st.as_ids)
             sums = levelsums.moved(
-                old_sums, old_vis, vis, dirty, redone, pfx.afi, weight, self.countries, n_as, exact
+                old_sums,
+                old_vis,
+                vis,
+                dirty,
+                redone,
+                pfx.afi,
+                weight,
+                self.countries,
+                n_as,
+                exact,
+                self._exact.odd,
             )
         else:
             vis = compute(st.routes, pfx.afi, st.paths.origin, st.peers.asn, ff, st.as_ids)
-            sums = levelsums.compute(vis, pfx.afi, weight, self.countries, n_as)
+            sums = levelsums.compute(vis, pfx.afi, weight, self.countries, n_as, self._exact.odd)
         self._vis_prev = (key, vis, sums)
         return vis, moved_by, sums
 
@@ -269,24 +279,24 @@ class SignalEngine:
     def _peer_rows(
         self, start_us: int, size4: np.ndarray, size6: np.ndarray, ff: dict[int, np.ndarray]
     ) -> pa.Table:
+        """One row per (peer, family) with a route: its table size and full-feed class."""
         peers = self.state.peers
-        n = peers.size
-        rows = {k: [] for k in PEER_SCHEMA.names}  # type: dict[str, list[object]]
-        for afi, size in ((4, size4), (6, size6)):
-            sel = np.flatnonzero(size > 0)
-            rows["collector"] += [peers.collector[i] for i in sel.tolist()]
-            rows["peer_ip"] += [peers.ip[i] for i in sel.tolist()]
-            rows["peer_asn"] += peers.asn[sel].tolist()
-            rows["afi"] += [afi] * len(sel)
-            rows["table_size"] += size[sel].tolist()
-            rows["full_feed"] += ff[afi][sel].tolist()
-        m = len(rows["afi"])
-        rows["bin_start"] = [start_us] * m
-        rows["bin_seconds"] = [self.bin_seconds] * m
-        del n
-        cols = {k: pa.array(v) for k, v in rows.items()}
-        cols["bin_start"] = pa.array(rows["bin_start"], pa.int64()).cast(TS)
-        return pa.table({k: cols[k] for k in PEER_SCHEMA.names}).cast(PEER_SCHEMA)
+        sel = [np.flatnonzero(size4 > 0), np.flatnonzero(size6 > 0)]
+        take = pa.array(np.concatenate(sel), pa.int64())
+        m = len(take)
+        return pa.table(
+            {
+                "bin_start": timestamps(m, start_us),
+                "bin_seconds": pa.array(np.full(m, self.bin_seconds, dtype=np.int32)),
+                "collector": pa.array(peers.collector, pa.string()).take(take),
+                "peer_ip": pa.array(peers.ip, pa.string()).take(take),
+                "peer_asn": pa.array(peers.asn[take.to_numpy()].astype(np.uint64)),
+                "afi": pa.array(np.repeat(np.array([4, 6], dtype=np.uint8), [len(s) for s in sel])),
+                "table_size": pa.array(np.concatenate([size4[sel[0]], size6[sel[1]]]).astype(np.int64)),
+                "full_feed": pa.array(np.concatenate([ff[4][sel[0]], ff[6][sel[1]]]).astype(bool)),
+            },
+            schema=PEER_SCHEMA,
+        )
 
 
 def _split_by_bin(cols: C.Columns, bins: np.ndarray) -> list[tuple[int, C.Columns]]:

@@ -17,6 +17,7 @@ import numpy as np
 import numpy.typing as npt
 
 from outagewatch.signals.columns import peer_ip_words
+from outagewatch.signals.growable import Growable
 
 U8 = npt.NDArray[np.uint8]
 
@@ -36,26 +37,38 @@ class RangeMapper:
     """Country ranges per family: inclusive ``(first, last, country)`` address integers."""
 
     def __init__(self, v4: list[tuple[int, int, str]], v6: list[tuple[int, int, str]] | None = None) -> None:
-        self._tables = {
-            4: _ranges([(a, b + 1, c) for a, b, c in v4]),
-            6: _ranges([(a / 2.0**80, (b + 1) / 2.0**80, c) for a, b, c in v6 or []]),
-        }
+        self._v4 = _ranges([(a, b + 1, c) for a, b, c in v4])
+        # IPv6 in whole /64s (integers, exact): an IPv6 range is taken to the /64s it touches
+        rows6 = sorted((a >> 64, b >> 64, c) for a, b, c in v6 or [])
+        self._v6 = (
+            np.array([r[0] for r in rows6], dtype=np.uint64),
+            np.array([r[1] for r in rows6], dtype=np.uint64),
+            np.array([r[2] for r in rows6], dtype="<U2"),
+        )
 
     def map_prefixes(
         self, afi: U8, prefix: U8, prefix_len: U8
     ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.str_], npt.NDArray[np.float64]]:
         hi, _ = peer_ip_words(prefix)
         out_i, out_c, out_w = [], [], []
-        for fam, bits, per_unit in ((4, 32, 256.0), (6, 48, 1.0)):
-            sel = np.flatnonzero(afi == fam)
-            if len(sel) == 0:
-                continue
-            start = (hi[sel] >> np.uint64(64 - bits)).astype(np.float64)
-            size = np.exp2(bits - prefix_len[sel].astype(np.float64))
-            i, c, w = _overlaps(self._tables[fam], start, start + size)
+        sel = np.flatnonzero(afi == 4)
+        if len(sel):
+            start = (hi[sel] >> np.uint64(32)).astype(np.float64)
+            i, c, w = _overlaps(self._v4, start, start + np.exp2(32 - prefix_len[sel].astype(np.float64)))
             out_i.append(sel[i])
             out_c.append(c)
-            out_w.append(w / per_unit)
+            out_w.append(w / 256.0)
+        sel = np.flatnonzero(afi == 6)
+        if len(sel):
+            plen = prefix_len[sel].astype(np.int64)
+            first = hi[sel]
+            shift = np.minimum(np.maximum(64 - plen, 0), 63).astype(np.uint64)
+            span = np.where(plen == 0, np.uint64(2**64 - 1), (np.uint64(1) << shift) - np.uint64(1))
+            i, c, n64 = _overlaps_inclusive(self._v6, first, first + span)
+            out_i.append(sel[i])
+            out_c.append(c)
+            # /48-equivalents: 2^16 /64s each; a prefix longer than /64 covers a part of its /64
+            out_w.append(n64 / 65536.0 * np.exp2(np.minimum(64 - plen[i], 0).astype(np.float64)))
         if not out_i:
             return np.zeros(0, np.int64), np.zeros(0, dtype="<U2"), np.zeros(0)
         return np.concatenate(out_i), np.concatenate(out_c), np.concatenate(out_w)
@@ -83,6 +96,23 @@ def _overlaps(
     return _group(owner.astype(np.int64), cc[rng], weight)
 
 
+def _overlaps_inclusive(
+    table: tuple[npt.NDArray[np.uint64], npt.NDArray[np.uint64], npt.NDArray[np.str_]],
+    a: npt.NDArray[np.uint64],
+    b: npt.NDArray[np.uint64],
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.str_], npt.NDArray[np.float64]]:
+    """Inclusive integer [a, b] against sorted, disjoint inclusive ranges: the count of
+    shared integers (exact in uint64) per (query, country)."""
+    start, end, cc = table
+    i0 = np.searchsorted(end, a, side="left")
+    i1 = np.searchsorted(start, b, side="right")
+    count = np.maximum(i1.astype(np.int64) - i0.astype(np.int64), 0)
+    owner = np.repeat(np.arange(len(a)), count)
+    rng = np.repeat(i0, count) + (np.arange(int(count.sum())) - np.repeat(np.cumsum(count) - count, count))
+    shared = np.minimum(b[owner], end[rng]) - np.maximum(a[owner], start[rng]) + np.uint64(1)
+    return _group(owner.astype(np.int64), cc[rng], shared.astype(np.float64))
+
+
 def _group(
     idx: npt.NDArray[np.int64], cc: npt.NDArray[np.str_], weight: npt.NDArray[np.float64]
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.str_], npt.NDArray[np.float64]]:
@@ -97,31 +127,56 @@ def _group(
 
 
 class CountryIndex:
-    """Per prefix id: its countries and weights, as growing CSR-like arrays (prefix-sorted)."""
+    """Per prefix id: its countries and weights, as growing CSR-like arrays. Rows are appended
+    as prefixes are mapped (ids only grow), so the CSR index grows with them: nothing is
+    re-sorted or copied whole when a bin maps a few new prefixes."""
 
     def __init__(self) -> None:
         self.codes: list[str] = []
         self._code_of: dict[str, int] = {}
-        self.prefix = np.zeros(0, dtype=np.int64)
-        self.country = np.zeros(0, dtype=np.int64)
-        self.weight = np.zeros(0, dtype=np.float64)
+        self._prefix = Growable(np.zeros(0), np.int64)
+        self._country = Growable(np.zeros(0), np.int64)
+        self._weight = Growable(np.zeros(0), np.float64)
         self.mapped = 0  # prefix ids < mapped have been looked up
-        self._csr: tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]] | None = None
-        self._holders: dict[int, tuple[tuple[int, int, int], npt.NDArray[np.bool_]]] = {}
+        self._counts = Growable(np.zeros(0), np.int64)  # rows per mapped prefix id
+        self._starts = Growable([0], np.int64)  # first position in _order per prefix id
+        self._order = Growable(np.zeros(0), np.int64)  # rows in prefix id order
+        self._holders: dict[int, tuple[int, npt.NDArray[np.bool_]]] = {}
+
+    @property
+    def prefix(self) -> npt.NDArray[np.int64]:
+        """Prefix id of each row."""
+        return self._prefix.view
+
+    @property
+    def country(self) -> npt.NDArray[np.int64]:
+        """Country code index (into ``codes``) of each row."""
+        return self._country.view
+
+    @property
+    def weight(self) -> npt.NDArray[np.float64]:
+        """/24- or /48-equivalents of each row."""
+        return self._weight.view
 
     def extend(self, mapper: PrefixMapper | None, afi: U8, prefix: U8, plen: U8) -> None:
         """Map the prefixes with ids ``mapped .. mapped + len(afi)``."""
         base = self.mapped
         self.mapped += len(afi)
         if mapper is None or len(afi) == 0:
-            return
-        idx, cc, w = mapper.map_prefixes(afi, prefix, plen)
-        uniq, inv = np.unique(np.asarray(cc, dtype=str), return_inverse=True)
-        lut = np.array([self._code(str(u)) for u in uniq], dtype=np.int64)
-        self.prefix = np.concatenate([self.prefix, np.asarray(idx, dtype=np.int64) + base])
-        self.country = np.concatenate([self.country, lut[inv.reshape(-1)]])
-        self.weight = np.concatenate([self.weight, np.asarray(w, dtype=np.float64)])
-        self._csr = None
+            idx: npt.NDArray[np.int64] = np.zeros(0, dtype=np.int64)
+        else:
+            got, cc, w = mapper.map_prefixes(afi, prefix, plen)
+            idx = np.asarray(got, dtype=np.int64)
+            uniq, inv = np.unique(np.asarray(cc, dtype=str), return_inverse=True)
+            lut = np.array([self._code(str(u)) for u in uniq], dtype=np.int64)
+            r0 = len(self._prefix)
+            self._prefix.append(idx + base)
+            self._country.append(lut[inv.reshape(-1)])
+            self._weight.append(np.asarray(w, dtype=np.float64))
+            self._order.append(r0 + np.argsort(idx, kind="stable"))
+        counts = np.bincount(idx, minlength=len(afi)).astype(np.int64)
+        self._counts.append(counts)
+        self._starts.append(self._starts.view[-1] + np.cumsum(counts))
 
     def _code(self, cc: str) -> int:
         if cc not in self._code_of:
@@ -139,25 +194,21 @@ class CountryIndex:
     def rows(self, prefix_ids: npt.NDArray[np.int64]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
         """(position in ``prefix_ids``, row of ``prefix``/``country``/``weight``) for every
         country each prefix touches."""
-        counts, starts, order = self._csr_arrays()
-        n = counts[prefix_ids]
+        n = self._counts.view[prefix_ids]
         owner = np.repeat(np.arange(len(prefix_ids)), n)
-        pos = np.repeat(starts[prefix_ids], n) + (np.arange(int(n.sum())) - np.repeat(np.cumsum(n) - n, n))
-        return owner.astype(np.int64), order[pos].astype(np.int64)
+        first = self._starts.view[prefix_ids]
+        pos = np.repeat(first, n) + (np.arange(int(n.sum())) - np.repeat(np.cumsum(n) - n, n))
+        return owner.astype(np.int64), self._order.view[pos].astype(np.int64)
 
     def holders(self, family: int, prefix_afi: npt.NDArray[np.uint8]) -> npt.NDArray[np.bool_]:
-        """Per country code: whether it holds a prefix of the family (cached until rows are added)."""
-        key = (family, len(self.prefix), len(self.codes))
-        hit = self._holders.get(family)
-        if hit is None or hit[0] != key:
-            rows = prefix_afi[self.prefix] == family
-            hit = (key, np.bincount(self.country[rows], minlength=len(self.codes)) > 0)
-            self._holders[family] = hit
-        return hit[1]
-
-    def _csr_arrays(self) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]]:
-        if self._csr is None or len(self._csr[0]) != self.mapped:
-            counts = np.bincount(self.prefix, minlength=self.mapped).astype(np.int64)
-            starts = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
-            self._csr = counts, starts, np.argsort(self.prefix, kind="stable").astype(np.int64)
-        return self._csr
+        """Per country code: whether it holds a prefix of the family (looks at new rows only)."""
+        n0, have = self._holders.get(family, (0, np.zeros(0, dtype=bool)))
+        n = len(self._prefix)
+        if n0 != n or len(have) != len(self.codes):
+            new = self.country[n0:n][prefix_afi[self.prefix[n0:n]] == family]
+            grown = np.zeros(len(self.codes), dtype=bool)
+            grown[: len(have)] = have
+            grown[new] = True
+            have = grown
+            self._holders[family] = (n, have)
+        return have

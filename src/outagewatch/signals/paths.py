@@ -20,9 +20,11 @@ import numpy.typing as npt
 
 from outagewatch.model.element import SEG_AS_SEQUENCE, SEG_AS_SET, SEG_CONFED_SEQUENCE, SEG_CONFED_SET
 from outagewatch.signals.columns import Columns
+from outagewatch.signals.growable import Growable
 from outagewatch.signals.hashing import HashIndex
 
 U32 = npt.NDArray[np.uint32]
+I64 = npt.NDArray[np.int64]
 
 
 class PathTable:
@@ -31,17 +33,52 @@ class PathTable:
 
     def __init__(self) -> None:
         self.index = HashIndex()
-        self.hash = np.zeros(1, dtype=np.uint64)
-        self.origin = np.zeros(1, dtype=np.uint32)
-        self.upstream = np.zeros(1, dtype=np.uint32)
-        self.size = 1
         self.up_index = HashIndex()  # upstream ASN → dense upstream id
-        self.up_asn = np.zeros(0, dtype=np.uint32)
-        self.up_id = np.zeros(1, dtype=np.int64)  # per path
         self.pair_index = HashIndex()  # (origin, upstream) → dense pair id
-        self.pair_id = np.zeros(1, dtype=np.int64)  # per path
-        self.pair_origin = np.zeros(0, dtype=np.uint32)
-        self.pair_up_id = np.zeros(0, dtype=np.int64)
+        self._hash = Growable([0], np.uint64)
+        self._origin = Growable([0], np.uint32)
+        self._upstream = Growable([0], np.uint32)
+        self._up_id = Growable([0], np.int64)  # per path
+        self._pair_id = Growable([0], np.int64)  # per path
+        self._up_asn = Growable([], np.uint32)  # per upstream id
+        self._pair_origin = Growable([], np.uint32)  # per pair id
+        self._pair_up_id = Growable([], np.int64)  # per pair id
+
+    @property
+    def size(self) -> int:
+        return len(self._hash)
+
+    @property
+    def hash(self) -> npt.NDArray[np.uint64]:
+        return self._hash.view
+
+    @property
+    def origin(self) -> U32:
+        return self._origin.view
+
+    @property
+    def upstream(self) -> U32:
+        return self._upstream.view
+
+    @property
+    def up_id(self) -> I64:
+        return self._up_id.view
+
+    @property
+    def pair_id(self) -> I64:
+        return self._pair_id.view
+
+    @property
+    def up_asn(self) -> U32:
+        return self._up_asn.view
+
+    @property
+    def pair_origin(self) -> U32:
+        return self._pair_origin.view
+
+    @property
+    def pair_up_id(self) -> I64:
+        return self._pair_up_id.view
 
     def intern(self, cols: Columns, rows: npt.NDArray[np.int64]) -> npt.NDArray[np.uint32]:
         """Path ids (≥ 1) of the AS paths of ``rows`` in ``cols``, interning new ones."""
@@ -61,20 +98,17 @@ class PathTable:
         return (ids + 1).astype(np.uint32)
 
     def _append(self, hashes: npt.NDArray[np.uint64], origin: U32, upstream: U32) -> None:
-        self.hash = np.concatenate([self.hash, hashes])
-        self.origin = np.concatenate([self.origin, origin.astype(np.uint32)])
-        self.upstream = np.concatenate([self.upstream, upstream.astype(np.uint32)])
-        self.size = len(self.hash)
+        self._hash.append(hashes)
+        self._origin.append(origin)
+        self._upstream.append(upstream)
         up_ids, new_pos = self.up_index.get_or_insert(upstream.astype(np.uint64))
-        if len(new_pos):
-            self.up_asn = np.concatenate([self.up_asn, upstream[new_pos].astype(np.uint32)])
-        self.up_id = np.concatenate([self.up_id, up_ids])
+        self._up_asn.append(upstream[new_pos])
+        self._up_id.append(up_ids)
         pair_key = (origin.astype(np.uint64) << np.uint64(32)) | upstream.astype(np.uint64)
         pair_ids, new_pair = self.pair_index.get_or_insert(pair_key)
-        if len(new_pair):
-            self.pair_origin = np.concatenate([self.pair_origin, origin[new_pair].astype(np.uint32)])
-            self.pair_up_id = np.concatenate([self.pair_up_id, up_ids[new_pair]])
-        self.pair_id = np.concatenate([self.pair_id, pair_ids])
+        self._pair_origin.append(origin[new_pair])
+        self._pair_up_id.append(up_ids[new_pair])
+        self._pair_id.append(pair_ids)
 
     def nbytes(self) -> int:
         return int(self.hash.nbytes + self.origin.nbytes + self.upstream.nbytes + self.index.nbytes())

@@ -9,6 +9,7 @@ import numpy.typing as npt
 
 from outagewatch.signals import _statecore  # type: ignore[attr-defined]
 from outagewatch.signals.columns import Columns
+from outagewatch.signals.growable import Growable
 from outagewatch.signals.hashing import HashIndex, prefix_keys
 
 
@@ -27,18 +28,31 @@ class PrefixTable:
 
     def __init__(self) -> None:
         self.index = HashIndex()
-        self.afi = np.zeros(0, dtype=np.uint8)
-        self.addr = np.zeros((0, 16), dtype=np.uint8)
-        self.plen = np.zeros(0, dtype=np.uint8)
-        self._weight = np.zeros(0, dtype=np.float64)
+        self._afi = Growable(np.zeros(0), np.uint8)
+        self._addr = Growable(np.zeros((0, 16)), np.uint8)
+        self._plen = Growable(np.zeros(0), np.uint8)
+        self._weight = Growable(np.zeros(0), np.float64)
         self._family: dict[int, tuple[int, npt.NDArray[np.int64]]] = {}
+
+    @property
+    def afi(self) -> npt.NDArray[np.uint8]:
+        return self._afi.view
+
+    @property
+    def addr(self) -> npt.NDArray[np.uint8]:
+        """(prefixes, 16) network addresses."""
+        return self._addr.view
+
+    @property
+    def plen(self) -> npt.NDArray[np.uint8]:
+        return self._plen.view
 
     def weights(self) -> npt.NDArray[np.float64]:
         """/24- or /48-equivalents per prefix id (extended as prefixes are added)."""
         n = len(self._weight)
         if n < self.size:
-            self._weight = np.concatenate([self._weight, unit_weight(self.afi[n:], self.plen[n:])])
-        return self._weight
+            self._weight.append(unit_weight(self.afi[n:], self.plen[n:]))
+        return self._weight.view
 
     def family(self, afi: int) -> npt.NDArray[np.int64]:
         """Ids of the prefixes of one family (cached until prefixes are added)."""
@@ -59,9 +73,9 @@ class PrefixTable:
         keys = prefix_keys(afi, prefix, plen)
         ids, new_pos = self.index.get_or_insert(keys)
         if len(new_pos):
-            self.afi = np.concatenate([self.afi, afi[new_pos]])
-            self.addr = np.concatenate([self.addr, prefix[new_pos]])
-            self.plen = np.concatenate([self.plen, plen[new_pos]])
+            self._afi.append(afi[new_pos])
+            self._addr.append(prefix[new_pos])
+            self._plen.append(plen[new_pos])
         bad = _statecore.find_mismatch(
             ids,
             np.ascontiguousarray(afi, dtype=np.uint8),

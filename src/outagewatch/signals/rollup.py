@@ -119,14 +119,28 @@ def churn_partial(ctx: BinContext, upd: Updates) -> tuple[list[pa.Table], list[p
     for etype, ents, rws, ent in groups:
         if len(rws) == 0:
             continue
-        n_e = len(ents)
-        mat: F64 = np.zeros((n_e, 5))
-        _rollupcore.flag_counts(np.ascontiguousarray(ent, dtype=np.int64), cols[rws], mat)
-        vals.append(block(ctx.bin_start_us, ctx.bin_seconds, etype, ents, names, mat, mat[:, 4] > 0))
+        used, local = _compact(np.asarray(ent, dtype=np.int64), len(ents))
+        names_used = ents.take(pa.array(used))
+        mat: F64 = np.zeros((len(used), 5))
+        _rollupcore.flag_counts(local, cols[rws], mat)
+        vals.append(block(ctx.bin_start_us, ctx.bin_seconds, etype, names_used, names, mat))
         reps.append(
-            reporter_block(ctx.bin_start_us, ctx.bin_seconds, etype, ents, ent, upd.peer[rws], peer_keys)
+            reporter_block(
+                ctx.bin_start_us, ctx.bin_seconds, etype, names_used, local, upd.peer[rws], peer_keys
+            )
         )
     return vals, reps
+
+
+def _compact(ent: I64, n: int) -> tuple[I64, I64]:
+    """The entity ids (< n) that occur, ascending, and each row's position among them: a bin's
+    churn touches few of the (many) AS entities."""
+    seen = np.zeros(n, dtype=bool)
+    seen[ent] = True
+    used = np.flatnonzero(seen)
+    at = np.empty(n, dtype=np.int64)
+    at[used] = np.arange(len(used), dtype=np.int64)
+    return used, at[ent]
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,7 +187,9 @@ def updated_upstreams(prev: UpstreamCounts, ctx: BinContext, cells: Cells) -> Up
     for fam in (4, 6):
         rows = ctx.vis.ff_rows.get(fam, np.zeros(0, np.int64))
         if len(rows):
-            on_ff |= (afi == fam) & np.isin(cells.peer, rows)
+            is_ff = np.zeros(max(st.peers.size, int(rows.max()) + 1), dtype=bool)
+            is_ff[rows] = True
+            on_ff |= (afi == fam) & is_ff[cells.peer]
     old, new, prefix = cells.old[on_ff], cells.new[on_ff], cells.prefix[on_ff]
     if len(prefix) == 0:
         return UpstreamCounts(path_count, country)
@@ -182,9 +198,14 @@ def updated_upstreams(prev: UpstreamCounts, ctx: BinContext, cells: Cells) -> Up
     path_count[0] = 0
     has_up = _has_upstream(ctx)
     owner, cc = ci.explode(prefix)
+    cells_, signs = [], []
     for pid, sign in ((old[owner], -1), (new[owner], 1)):
         ok = has_up[pid]
-        np.add.at(country, (cc[ok], paths.up_id[pid[ok]]), sign)
+        cells_.append(cc[ok].astype(np.int64) * n_up + paths.up_id[pid[ok]])
+        signs.append(np.full(int(ok.sum()), sign, dtype=np.int64))
+    cell, inv = np.unique(np.concatenate(cells_), return_inverse=True)
+    net = np.bincount(inv, weights=np.concatenate(signs), minlength=len(cell))
+    country.reshape(-1)[cell] += net.astype(np.int64)  # a view: adds into ``country``
     return UpstreamCounts(path_count, country)
 
 

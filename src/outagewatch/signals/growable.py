@@ -1,0 +1,53 @@
+"""Append-only NumPy arrays with spare room, for the engine's ever-growing tables.
+
+``np.concatenate([old, new])`` copies the whole table each time a bin adds a few rows; on a
+stream that adds prefixes and paths every bin that is a copy of every table per bin. A
+:class:`Growable` copies only the new rows, and doubles its buffer when full (amortised O(1)
+per row). Its ``view`` is the live part; earlier views stay valid, as rows are never changed
+once appended (only added past their end).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+
+class Growable:
+    """Rows of one dtype (and row shape), appended at the end."""
+
+    __slots__ = ("_buf", "_n")
+
+    def __init__(self, initial: npt.ArrayLike, dtype: npt.DTypeLike) -> None:
+        first = np.array(initial, dtype=dtype)
+        self._buf = first
+        self._n = len(first)
+
+    @property
+    def view(self) -> npt.NDArray[Any]:
+        return self._buf[: self._n]
+
+    def __len__(self) -> int:
+        return self._n
+
+    def append(self, rows: npt.ArrayLike) -> None:
+        new = np.asarray(rows, dtype=self._buf.dtype)
+        k = len(new)
+        if k == 0:
+            return
+        need = self._n + k
+        if need > len(self._buf):
+            grown = np.empty((max(need, 2 * len(self._buf), 16), *self._buf.shape[1:]), dtype=self._buf.dtype)
+            grown[: self._n] = self._buf[: self._n]
+            self._buf = grown
+        self._buf[self._n : need] = new
+        self._n = need
+
+    def __getstate__(self) -> npt.NDArray[Any]:
+        return self.view.copy()  # the live rows only
+
+    def __setstate__(self, rows: npt.NDArray[Any]) -> None:
+        self._buf = rows
+        self._n = len(rows)

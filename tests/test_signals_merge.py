@@ -135,6 +135,25 @@ def test_partials_pickle_cheaply() -> None:
     assert _table(pickle.loads(blob)) == _table(p)
 
 
+def _recomputed(partial: SignalPartial) -> SignalPartial:
+    return SignalPartial(partial.values, partial.upstreams, partial.reporters)
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(event, min_size=1, max_size=60))
+def test_rows_the_engine_derives_equal_what_finalize_derives(
+    events: list[tuple[int, str, int, int, int, int]],
+) -> None:
+    """The engine writes upstream routes, shares and counts and peers reporting as it closes a
+    bin; finalize derives the same rows from the partial's upstreams and reporters."""
+    for p in _run(_engine(), _rows(events)):
+        assert p.derived is not None
+        assert _table(p) == _table(_recomputed(p))
+        back = pickle.loads(pickle.dumps(p))
+        assert back.derived is None and back == p  # the cache is not pickled, nor compared
+        assert _table(back) == _table(p)
+
+
 class _NoReuse(SignalEngine):
     """The engine without the filled-gap shortcut: every bin computed from the state."""
 

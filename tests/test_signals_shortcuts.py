@@ -16,7 +16,7 @@ from outagewatch.engine.lookups import ranges_from_tsv
 from outagewatch.signals import levelsums
 from outagewatch.signals.engine import ClosedBin, SignalEngine
 from outagewatch.signals.levelsums import LevelSums
-from outagewatch.signals.partial import KEYS, finalize
+from outagewatch.signals.partial import KEYS, SignalPartial, finalize
 from outagewatch.signals.visibility import Visibility, compute
 
 pytestmark = [pytest.mark.shared]
@@ -63,4 +63,7 @@ def test_shortcuts_equal_full_recomputation_on_real_updates(shared_data: Path) -
     assert sum(b.elements == 0 for b in fast) >= 2, "the input should hold filled gaps"
     for a, b in zip(fast, slow, strict=True):
         assert _canonical(finalize(a.partial)).equals(_canonical(finalize(b.partial))), a.bin_start_us
+        plain = SignalPartial(a.partial.values, a.partial.upstreams, a.partial.reporters)
+        assert a.partial.derived is not None
+        assert _canonical(finalize(a.partial)).equals(_canonical(finalize(plain))), a.bin_start_us
         assert a.peers.equals(b.peers)

@@ -27,6 +27,7 @@ from outagewatch.signals.rollup import (
     BinContext,
     StateSignals,
     UpstreamCounts,
+    UpstreamNames,
     bin_partial,
     count_upstreams,
     state_signals,
@@ -102,6 +103,7 @@ class SignalEngine:
         self._vis_prev: tuple[tuple[object, ...], Visibility, LevelSums] | None = None  # with its sums
         self._ups_prev: UpstreamCounts | None = None  # upstream counts of the same state
         self._exact = levelsums.Exactness()
+        self._up_names = UpstreamNames()
         self._map_new_prefixes()
 
     def _register_watch(self, watch: Sequence[str]) -> np.ndarray:
@@ -187,7 +189,9 @@ class SignalEngine:
         if cols is None and self._state_cache is not None and self._state_cache[0] == self._state_key():
             _, sig, peers = self._state_cache
             moved = sig.restamped(start_us)
-            partial = SignalPartial(moved.values, moved.upstreams, REPORTER_SCHEMA.empty_table())
+            partial = SignalPartial(
+                moved.values, moved.upstreams, REPORTER_SCHEMA.empty_table(), moved.derived
+            )
             return ClosedBin(start_us, self.bin_seconds, 0, partial, restamp(peers, start_us), 0)
         upd = st.apply(cols if cols is not None else _EMPTY)
         self._map_new_prefixes()
@@ -205,6 +209,7 @@ class SignalEngine:
             vis,
             {4: int(ff[4].sum()), 6: int(ff[6].sum())},
             sums,
+            self._up_names,
         )
         ups = self._ups_prev
         counts = (

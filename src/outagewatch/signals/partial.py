@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Final
 
 import numpy as np
@@ -68,14 +68,28 @@ REPORTER_SCHEMA: Final = pa.schema(
 
 @dataclass(frozen=True, slots=True)
 class SignalPartial:
-    """Partial signals of some bins (picklable: three Arrow tables)."""
+    """Partial signals of some bins (picklable: three Arrow tables).
+
+    ``derived``, when set, holds the rows :func:`finalize` would derive from ``upstreams`` and
+    ``reporters``: the engine knows its groups and writes them as it closes a bin. It is a
+    cache, not part of the value: :func:`merge` does not carry it, pickling drops it, and
+    equality ignores it."""
 
     values: pa.Table
     upstreams: pa.Table
     reporters: pa.Table
+    derived: pa.Table | None = field(default=None, compare=False)
 
     def __len__(self) -> int:
         return int(self.values.num_rows + self.upstreams.num_rows + self.reporters.num_rows)
+
+    def __getstate__(self) -> tuple[pa.Table, pa.Table, pa.Table]:
+        return (self.values, self.upstreams, self.reporters)
+
+    def __setstate__(self, state: tuple[pa.Table, pa.Table, pa.Table]) -> None:
+        for name, table in zip(("values", "upstreams", "reporters"), state, strict=True):
+            object.__setattr__(self, name, table)
+        object.__setattr__(self, "derived", None)
 
 
 def empty() -> SignalPartial:
@@ -143,8 +157,17 @@ def _merge_values(a: pa.Table, b: pa.Table) -> pa.Table:
 
 def finalize(partial: SignalPartial) -> pa.Table:
     """The long signal table: values plus peers reporting and upstream routes, shares, counts."""
+    if partial.derived is not None:
+        return pa.concat_tables([_as_signals(partial.values), _as_signals(partial.derived)])
     parts = [partial.values, *_peers_reporting(partial.reporters), *_upstream_rows(partial.upstreams)]
     return pa.concat_tables([_as_signals(p) for p in parts])
+
+
+def derived(partial: SignalPartial) -> pa.Table:
+    """The rows :func:`finalize` derives from ``upstreams`` and ``reporters`` (recomputed,
+    whatever ``partial.derived`` holds)."""
+    parts = [*_peers_reporting(partial.reporters), *_upstream_rows(partial.upstreams)]
+    return pa.concat_tables([_as_signals(p) for p in parts]) if parts else SIGNAL_SCHEMA.empty_table()
 
 
 def _as_signals(table: pa.Table) -> pa.Table:
@@ -236,7 +259,7 @@ def _peers_reporting(reporters: pa.Table) -> list[pa.Table]:
     for t in _parts(reporters) if reporters.num_rows else []:
         gid, first = _groups(t)
         count = np.bincount(gid).astype(np.float64)
-        out.append(_keyed(t, first, _const(len(first), PEERS_REPORTING), count))
+        out.append(_keyed(t, first, const(len(first), PEERS_REPORTING), count))
     return out
 
 
@@ -258,11 +281,26 @@ def _upstream_part(t: pa.Table) -> list[pa.Table]:
     return [
         _keyed(t, None, pa.DictionaryArray.from_arrays(idx, routes_m), routes),
         _keyed(t, None, pa.DictionaryArray.from_arrays(idx, share_m), routes / totals[gid]),
-        _keyed(t, first, _const(len(first), UPSTREAM_COUNT), np.bincount(gid).astype(np.float64)),
+        _keyed(t, first, const(len(first), UPSTREAM_COUNT), np.bincount(gid).astype(np.float64)),
     ]
 
 
-def _const(n: int, text: str) -> pa.Array:
+def named(
+    cols: dict[str, pa.Array],
+    entities: pa.Array,
+    entity_idx: npt.NDArray[np.generic],
+    metric: pa.Array,
+    value: npt.NDArray[np.float64],
+) -> pa.Table:
+    """Signal rows from a :func:`head` and entity indices into ``entities``, metrics, values."""
+    cols["entity"] = _dict(entity_idx, entities)
+    cols["metric"] = metric
+    cols["value"] = pa.array(np.asarray(value, dtype=np.float64))
+    return pa.table(cols, schema=SIGNAL_SCHEMA)
+
+
+def const(n: int, text: str) -> pa.Array:
+    """n copies of one string, dictionary-encoded."""
     return pa.DictionaryArray.from_arrays(np.zeros(n, dtype=np.int32), pa.array([text], pa.string()))
 
 
@@ -278,11 +316,12 @@ def restamp(table: pa.Table, bin_start_us: int) -> pa.Table:
     return table.set_column(0, table.schema.field(0), timestamps(table.num_rows, bin_start_us))
 
 
-def _head(n: int, bin_start_us: int, bin_seconds: int, entity_type: str) -> dict[str, pa.Array]:
+def head(n: int, bin_start_us: int, bin_seconds: int, entity_type: str) -> dict[str, pa.Array]:
+    """The bin and entity type columns of n rows."""
     return {
         "bin_start": timestamps(n, bin_start_us),
         "bin_seconds": pa.array(np.full(n, bin_seconds, dtype=np.int32)),
-        "entity_type": _const(n, entity_type),
+        "entity_type": const(n, entity_type),
     }
 
 
@@ -310,7 +349,7 @@ def block(
     flat = np.empty(n_e * n_m, dtype=np.float64)
     mask = None if entity_mask is None else np.ascontiguousarray(entity_mask, dtype=np.bool_)
     m = _rollupcore.matrix_rows(np.ascontiguousarray(values, dtype=np.float64), mask, nonzero, ent, met, flat)
-    cols = _head(m, bin_start_us, bin_seconds, entity_type)
+    cols = head(m, bin_start_us, bin_seconds, entity_type)
     cols["entity"] = _dict(ent[:m], entities)
     cols["metric"] = _dict(met[:m], pa.array(metrics, pa.string()))
     cols["value"] = pa.array(flat[:m])
@@ -326,7 +365,7 @@ def upstream_block(
     upstream: npt.NDArray[np.uint32],
     routes: npt.NDArray[np.generic],
 ) -> pa.Table:
-    cols = _head(len(routes), bin_start_us, bin_seconds, entity_type)
+    cols = head(len(routes), bin_start_us, bin_seconds, entity_type)
     cols["entity"] = _dict(entity_idx, entities)
     cols["upstream"] = pa.array(np.asarray(upstream, dtype=np.uint32))
     cols["routes"] = pa.array(np.asarray(routes, dtype=np.float64))
@@ -352,7 +391,7 @@ def reporter_block(
         key = np.flatnonzero(mark)
     else:
         key = np.unique(key)
-    cols = _head(len(key), bin_start_us, bin_seconds, entity_type)
+    cols = head(len(key), bin_start_us, bin_seconds, entity_type)
     cols["entity"] = _dict(key // n_p, entities)
     cols["peer"] = pa.array(peer_keys[key % n_p], pa.uint64())
     return pa.table(cols, schema=REPORTER_SCHEMA)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from outagewatch.signals import _rollupcore  # type: ignore[attr-defined]
 from outagewatch.signals import metrics as M
@@ -25,6 +26,9 @@ from outagewatch.signals.partial import (
     UPSTREAM_SCHEMA,
     SignalPartial,
     block,
+    const,
+    head,
+    named,
     reporter_block,
     restamp,
     upstream_block,
@@ -34,6 +38,27 @@ from outagewatch.signals.visibility import Visibility, backing
 
 I64 = npt.NDArray[np.int64]
 F64 = npt.NDArray[np.float64]
+
+
+class UpstreamNames:
+    """``upstream.<asn>.routes`` and ``.share`` metric names per upstream id, extended as the
+    path table adds upstreams (ids only grow)."""
+
+    def __init__(self) -> None:
+        self._routes = pa.array([], pa.string())
+        self._share = pa.array([], pa.string())
+
+    def of(self, up_asn: npt.NDArray[np.uint32]) -> tuple[pa.Array, pa.Array]:
+        n = len(self._routes)
+        if len(up_asn) > n:
+            asns = pa.array(np.asarray(up_asn[n:], dtype=np.uint32)).cast(pa.string())
+            self._routes = pa.concat_arrays(
+                [self._routes, pc.binary_join_element_wise("upstream.", asns, ".routes", "")]
+            )
+            self._share = pa.concat_arrays(
+                [self._share, pc.binary_join_element_wise("upstream.", asns, ".share", "")]
+            )
+        return self._routes, self._share
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +72,7 @@ class BinContext:
     vis: Visibility
     n_ff: dict[int, int]
     sums: LevelSums
+    up_names: UpstreamNames
 
 
 def visibility_partial(ctx: BinContext) -> list[pa.Table]:
@@ -94,16 +120,18 @@ def visibility_partial(ctx: BinContext) -> list[pa.Table]:
     return out
 
 
-def churn_partial(ctx: BinContext, upd: Updates) -> tuple[list[pa.Table], list[pa.Table]]:
-    """Churn counts per entity (only entities with updates) and their reporting peers."""
+def churn_partial(ctx: BinContext, upd: Updates) -> tuple[list[pa.Table], list[pa.Table], list[pa.Table]]:
+    """Churn counts per entity (only entities with updates), their reporting peers, and the
+    ``all.peers_reporting`` rows finalize would derive from those."""
     if len(upd) == 0:
-        return [], []
+        return [], [], []
     ann = upd.announce
     cols = np.stack([ann, ~ann, upd.duplicate, upd.path_change, np.ones(len(upd), dtype=bool)], axis=1)
     peer_keys = ctx.state.peers.key
     names = list(M.CHURN_METRICS)
     vals: list[pa.Table] = []
     reps: list[pa.Table] = []
+    derived: list[pa.Table] = []
     groups = [("global", pa.array([M.GLOBAL_ENTITY]), np.arange(len(upd)), np.zeros(len(upd), np.int64))]
     owner, cc = ctx.countries.explode(upd.prefix)
     groups.append(("country", pa.array(ctx.countries.codes, pa.string()), owner, cc))
@@ -124,12 +152,22 @@ def churn_partial(ctx: BinContext, upd: Updates) -> tuple[list[pa.Table], list[p
         mat: F64 = np.zeros((len(used), 5))
         _rollupcore.flag_counts(local, cols[rws], mat)
         vals.append(block(ctx.bin_start_us, ctx.bin_seconds, etype, names_used, names, mat))
-        reps.append(
-            reporter_block(
-                ctx.bin_start_us, ctx.bin_seconds, etype, names_used, local, upd.peer[rws], peer_keys
+        rep = reporter_block(
+            ctx.bin_start_us, ctx.bin_seconds, etype, names_used, local, upd.peer[rws], peer_keys
+        )
+        reps.append(rep)
+        count = np.bincount(rep["entity"].chunk(0).indices.to_numpy(), minlength=len(used))
+        has = np.flatnonzero(count)
+        derived.append(
+            named(
+                head(len(has), ctx.bin_start_us, ctx.bin_seconds, etype),
+                names_used,
+                has,
+                const(len(has), M.PEERS_REPORTING),
+                count[has].astype(np.float64),
             )
         )
-    return vals, reps
+    return vals, reps, derived
 
 
 def _compact(ent: I64, n: int) -> tuple[I64, I64]:
@@ -215,8 +253,9 @@ def _has_upstream(ctx: BinContext) -> npt.NDArray[np.bool_]:
     return out
 
 
-def upstream_partial(ctx: BinContext, counts: UpstreamCounts) -> list[pa.Table]:
-    """``upstream.<asn>.routes`` per entity: full-feed (peer, prefix) routes through each upstream."""
+def upstream_partial(ctx: BinContext, counts: UpstreamCounts) -> tuple[list[pa.Table], list[pa.Table]]:
+    """``upstream.<asn>.routes`` per entity: full-feed (peer, prefix) routes through each
+    upstream; and the rows finalize would derive from them (routes, shares, upstream counts)."""
     st, paths = ctx.state, ctx.state.paths
     routes, afi_of = st.routes, st.prefixes.afi
     n_up = len(paths.up_asn)
@@ -233,6 +272,15 @@ def upstream_partial(ctx: BinContext, counts: UpstreamCounts) -> list[pa.Table]:
                 pid = pid[has_up[pid]]
                 np.add.at(w_acc[j], paths.up_id[pid], 1)
     out: list[pa.Table] = []
+    derived: list[pa.Table] = []
+
+    def emit(etype: str, ents: pa.Array, e_idx: I64, up_id: I64, n: npt.NDArray[np.generic]) -> None:
+        cnt = np.asarray(n, dtype=np.float64)
+        out.append(
+            upstream_block(ctx.bin_start_us, ctx.bin_seconds, etype, ents, e_idx, paths.up_asn[up_id], cnt)
+        )
+        derived.extend(_upstream_rows(ctx, etype, ents, np.asarray(e_idx, dtype=np.int64), up_id, cnt))
+
     path_count = counts.path_count
     keep = has_up & (path_count > 0)
     keep[0] = False
@@ -242,33 +290,54 @@ def upstream_partial(ctx: BinContext, counts: UpstreamCounts) -> list[pa.Table]:
             paths.pair_id[pids], weights=path_count[pids].astype(np.float64), minlength=len(paths.pair_origin)
         )
         pairs = np.flatnonzero(per_pair)  # (origin, upstream) pairs with routes (rows have no order)
-        cnt = per_pair[pairs]
-        origin = paths.pair_origin[pairs]
-        a_idx = st.as_ids(origin)
+        a_idx = st.as_ids(paths.pair_origin[pairs])
         a_ok = a_idx >= 0
-        ups = paths.up_asn[paths.pair_up_id[pairs]]
-        block_ = upstream_block(
-            ctx.bin_start_us, ctx.bin_seconds, "as", _as_names(ctx), a_idx[a_ok], ups[a_ok], cnt[a_ok]
-        )
-        out.append(block_)
+        emit("as", _as_names(ctx), a_idx[a_ok], paths.pair_up_id[pairs][a_ok], per_pair[pairs][a_ok])
     c_acc = counts.country.reshape(-1)
     nz = np.flatnonzero(c_acc)
     if len(nz):
-        ups = paths.up_asn[nz % n_up]
-        out.append(
-            upstream_block(
-                ctx.bin_start_us, ctx.bin_seconds, "country", pa.array(ci.codes), nz // n_up, ups, c_acc[nz]
-            )
-        )
+        emit("country", pa.array(ci.codes, pa.string()), nz // n_up, nz % n_up, c_acc[nz])
     wr, wc = np.nonzero(w_acc)
     if len(wr):
-        ups = paths.up_asn[wc]
-        out.append(
-            upstream_block(
-                ctx.bin_start_us, ctx.bin_seconds, "prefix", pa.array(ctx.watch_text), wr, ups, w_acc[wr, wc]
-            )
-        )
-    return out
+        emit("prefix", pa.array(ctx.watch_text, pa.string()), wr, wc, w_acc[wr, wc])
+    return out, derived
+
+
+def _upstream_rows(
+    ctx: BinContext, etype: str, ents: pa.Array, e_idx: I64, up_id: I64, routes: F64
+) -> list[pa.Table]:
+    """What finalize derives from one upstream block whose (entity, upstream) rows are
+    distinct: routes and share per row, the number of upstreams per entity."""
+    route_names, share_names = ctx.up_names.of(ctx.state.paths.up_asn)
+    n_e = len(ents)
+    totals = np.bincount(e_idx, weights=routes, minlength=n_e)
+    n_ups = np.bincount(e_idx, minlength=n_e)
+    has = np.flatnonzero(n_ups)
+    up = np.asarray(up_id, dtype=np.int32)
+    start, secs = ctx.bin_start_us, ctx.bin_seconds
+    return [
+        named(
+            head(len(e_idx), start, secs, etype),
+            ents,
+            e_idx,
+            pa.DictionaryArray.from_arrays(up, route_names),
+            routes,
+        ),
+        named(
+            head(len(e_idx), start, secs, etype),
+            ents,
+            e_idx,
+            pa.DictionaryArray.from_arrays(up, share_names),
+            routes / totals[e_idx],
+        ),
+        named(
+            head(len(has), start, secs, etype),
+            ents,
+            has,
+            const(len(has), M.UPSTREAM_COUNT),
+            n_ups[has].astype(np.float64),
+        ),
+    ]
 
 
 def _as_names(ctx: BinContext) -> pa.Array:
@@ -278,27 +347,32 @@ def _as_names(ctx: BinContext) -> pa.Array:
 @dataclass(frozen=True, slots=True)
 class StateSignals:
     """The signals of a bin that depend on the routing state alone (visibility, full-feed
-    peers, upstreams): equal for every bin in which the state did not change."""
+    peers, upstreams, and the rows finalize derives from the upstreams): equal for every bin
+    in which the state did not change."""
 
     values: pa.Table
     upstreams: pa.Table
+    derived: pa.Table
 
     def restamped(self, bin_start_us: int) -> StateSignals:
         """The same signals for another bin of the same length."""
-        return StateSignals(restamp(self.values, bin_start_us), restamp(self.upstreams, bin_start_us))
+        return StateSignals(*(restamp(t, bin_start_us) for t in (self.values, self.upstreams, self.derived)))
 
 
 def state_signals(ctx: BinContext, counts: UpstreamCounts) -> StateSignals:
     vis = visibility_partial(ctx)
-    ups = upstream_partial(ctx, counts)
+    ups, derived = upstream_partial(ctx, counts)
     v = pa.concat_tables(vis) if vis else SIGNAL_SCHEMA.empty_table()
     u = pa.concat_tables(ups) if ups else UPSTREAM_SCHEMA.empty_table()
-    return StateSignals(v, u)
+    d = pa.concat_tables(derived) if derived else SIGNAL_SCHEMA.empty_table()
+    return StateSignals(v, u, d)
 
 
 def bin_partial(ctx: BinContext, upd: Updates, state: StateSignals) -> SignalPartial:
-    """Every signal of one closed bin: its churn, with its state signals."""
-    churn, reps = churn_partial(ctx, upd)
+    """Every signal of one closed bin: its churn, with its state signals (and the rows
+    finalize derives, written here where the groups are known)."""
+    churn, reps, rep_rows = churn_partial(ctx, upd)
     v = pa.concat_tables([state.values, *churn]) if churn else state.values
     r = pa.concat_tables(reps) if reps else REPORTER_SCHEMA.empty_table()
-    return SignalPartial(v, state.upstreams, r)
+    d = pa.concat_tables([state.derived, *rep_rows]) if rep_rows else state.derived
+    return SignalPartial(v, state.upstreams, r, d)

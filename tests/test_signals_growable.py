@@ -39,3 +39,26 @@ def test_rows_of_a_shape_append_whole() -> None:
         g.append(np.full((k % 3, 16), k, dtype=np.uint8))
     assert g.view.shape == (sum(k % 3 for k in range(40)), 16)
     assert g.view[:, 5].tolist() == [k for k in range(40) for _ in range(k % 3)]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.lists(st.text(max_size=5), max_size=8), st.integers(0, 3)), max_size=20))
+def test_growing_strings_equal_the_concatenated_strings(parts: list[tuple[list[str], int]]) -> None:
+    """Appends of (sliced) string arrays; every array handed out before stays as it was."""
+    import pyarrow as pa
+
+    from outagewatch.signals.growable import GrowableStrings
+
+    g = GrowableStrings()
+    want: list[str] = []
+    handed = []
+    for strings, skip in parts:
+        arr = pa.array(["x"] * skip + strings, pa.string()).slice(skip)  # a non-zero offset
+        handed.append((g.array, list(want)))
+        g.append(arr)
+        want += strings
+        assert g.array.to_pylist() == want and len(g) == len(want)
+    for arr, then in handed:
+        assert arr.to_pylist() == then
+    back = pickle.loads(pickle.dumps(g))
+    assert back.array.to_pylist() == want

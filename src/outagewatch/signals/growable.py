@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+import pyarrow as pa
 
 
 class Growable:
@@ -51,3 +52,40 @@ class Growable:
     def __setstate__(self, rows: npt.NDArray[Any]) -> None:
         self._buf = rows
         self._n = len(rows)
+
+
+class GrowableStrings:
+    """An append-only Arrow string array: each :meth:`append` copies only the new strings, and
+    :attr:`array` wraps the live part without a copy (for dictionaries that grow every bin:
+    AS entity names, upstream metric names)."""
+
+    __slots__ = ("_data", "_offsets")
+
+    def __init__(self) -> None:
+        self._offsets = Growable([0], np.int32)
+        self._data = Growable(np.zeros(0), np.uint8)
+
+    def __len__(self) -> int:
+        return len(self._offsets) - 1
+
+    def append(self, strings: pa.Array) -> None:
+        """Append the strings of a (non-null) Arrow string array."""
+        arr = strings.cast(pa.string())
+        if arr.null_count:
+            raise ValueError("strings must not be null")
+        if len(arr) == 0:
+            return
+        _, off_buf, data_buf = arr.buffers()
+        off = np.frombuffer(off_buf, dtype=np.int32)[arr.offset : arr.offset + len(arr) + 1]
+        first, last = int(off[0]), int(off[-1])
+        end = int(self._offsets.view[-1])
+        if end + last - first >= 2**31:
+            raise OverflowError("more than 2 GiB of strings")
+        self._offsets.append(off[1:] - np.int32(first) + np.int32(end))
+        if data_buf is not None and last > first:
+            self._data.append(np.frombuffer(data_buf, dtype=np.uint8)[first:last])
+
+    @property
+    def array(self) -> pa.Array:
+        offsets, data = self._offsets.view, self._data.view
+        return pa.StringArray.from_buffers(len(self), pa.py_buffer(offsets), pa.py_buffer(data))

@@ -18,6 +18,7 @@ import pyarrow.compute as pc
 
 from outagewatch.signals import _rollupcore  # type: ignore[attr-defined]
 from outagewatch.signals import metrics as M
+from outagewatch.signals.growable import GrowableStrings
 from outagewatch.signals.levelsums import LevelSums, sums
 from outagewatch.signals.mapping import CountryIndex
 from outagewatch.signals.partial import (
@@ -45,20 +46,16 @@ class UpstreamNames:
     path table adds upstreams (ids only grow)."""
 
     def __init__(self) -> None:
-        self._routes = pa.array([], pa.string())
-        self._share = pa.array([], pa.string())
+        self._routes = GrowableStrings()
+        self._share = GrowableStrings()
 
     def of(self, up_asn: npt.NDArray[np.uint32]) -> tuple[pa.Array, pa.Array]:
         n = len(self._routes)
         if len(up_asn) > n:
             asns = pa.array(np.asarray(up_asn[n:], dtype=np.uint32)).cast(pa.string())
-            self._routes = pa.concat_arrays(
-                [self._routes, pc.binary_join_element_wise("upstream.", asns, ".routes", "")]
-            )
-            self._share = pa.concat_arrays(
-                [self._share, pc.binary_join_element_wise("upstream.", asns, ".share", "")]
-            )
-        return self._routes, self._share
+            self._routes.append(pc.binary_join_element_wise("upstream.", asns, ".routes", ""))
+            self._share.append(pc.binary_join_element_wise("upstream.", asns, ".share", ""))
+        return self._routes.array, self._share.array
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,6 +22,7 @@ import pyarrow as pa
 from outagewatch.model.element import KIND_ANNOUNCE, KIND_RIB, KIND_STATE, KIND_WITHDRAW, STATE_ESTABLISHED
 from outagewatch.signals import _rollupcore, _statecore  # type: ignore[attr-defined]
 from outagewatch.signals.columns import Columns
+from outagewatch.signals.growable import GrowableStrings
 from outagewatch.signals.hashing import HashIndex
 from outagewatch.signals.paths import PathTable
 from outagewatch.signals.registry import PeerTable, PrefixTable
@@ -62,7 +63,11 @@ class Updates:
 class RoutingState:
     """Prefix, peer and path dictionaries plus the route matrix."""
 
-    def __init__(self, peer_capacity: int = 8, prefix_capacity: int = 4096) -> None:
+    def __init__(self, peer_capacity: int = 64, prefix_capacity: int = 1 << 18) -> None:
+        """The route matrix starts with room for ``peer_capacity`` × ``prefix_capacity`` cells.
+        Its zero pages cost no memory until written (the allocator maps them lazily), so a
+        generous start saves the copies of growing it (64 peers × 262,144 prefixes: 64 MiB of
+        address space, none of it resident until routes arrive)."""
         self.peers = PeerTable()
         self.prefixes = PrefixTable()
         self.paths = PathTable()
@@ -71,7 +76,7 @@ class RoutingState:
         self.origin_families = np.zeros(0, dtype=np.uint64)  # sorted origin*8 + afi ever announced
         self._origin_seen = HashIndex()  # the same keys, to find new ones without a sort
         self.version = 0  # bumped by every change of routes: equal versions, equal state
-        self._as_names: tuple[int, pa.Array] | None = None
+        self._as_names = GrowableStrings()
         self.as_index = HashIndex()  # origin ASNs (non-zero) → AS entity id, in the order first seen
         self.rib_version = 0  # bumped by cells set directly (RIB loads, restores), not as updates
         self._clears = np.zeros(0, dtype=np.int64)  # per peer id: times its routes were cleared
@@ -110,16 +115,10 @@ class RoutingState:
 
     def as_names(self) -> pa.Array:
         """The AS entity names (ASNs as text), indexed by AS entity id."""
-        n = self.as_index.size
-        have = self._as_names
-        if have is not None and have[0] == n:
-            return have[1]
-        start = have[0] if have is not None and have[0] < n else 0  # ids only grow: extend
-        names = pa.array(self.as_index.keys()[start:].astype(np.uint32)).cast(pa.string())
-        if have is not None and start:
-            names = pa.concat_arrays([have[1], names])
-        self._as_names = (n, names)
-        return names
+        n, have = self.as_index.size, len(self._as_names)
+        if n > have:  # ids only grow: the new names are appended
+            self._as_names.append(pa.array(self.as_index.keys()[have:].astype(np.uint32)).cast(pa.string()))
+        return self._as_names.array
 
     @property
     def routes(self) -> npt.NDArray[np.uint32]:

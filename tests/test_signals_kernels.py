@@ -287,7 +287,7 @@ def test_level_sums_reject_bad_rows() -> None:
     st.integers(0, 6).flatmap(
         lambda n_e: st.tuples(
             st.lists(
-                st.lists(st.sampled_from([0.0, 1.0, -2.5, 7.0]), min_size=3, max_size=3),
+                st.lists(st.sampled_from([0.0, -0.0, 1.0, -2.5, 7.0, 5e-324]), min_size=3, max_size=3),
                 min_size=n_e,
                 max_size=n_e,
             ),
@@ -361,6 +361,17 @@ def test_flag_counts_equal_per_column_bincounts(rows: list[tuple[int, list[bool]
         _rollupcore.flag_counts(np.array([4]), np.ones((1, 5), dtype=bool), out)
     with pytest.raises(ValueError, match="rows x k"):
         _rollupcore.flag_counts(ent, np.ones((len(rows), 4), dtype=bool), out)
+    # rows picked out of a larger flag matrix, some twice, in any order
+    pick = np.arange(len(rows), dtype=np.int64)[::-1].repeat(2)
+    ent2 = np.repeat(ent[::-1], 2)
+    out2 = np.zeros((4, 5))
+    _rollupcore.flag_counts(ent2, np.vstack([flags, np.ones((3, 5), bool)]), out2, pick)
+    assert (out2 == 2 * want).all()
+    if len(rows):
+        with pytest.raises(IndexError, match="flag row 0"):
+            _rollupcore.flag_counts(ent[:1], flags, out, np.array([len(rows)], dtype=np.int64))
+        with pytest.raises(ValueError, match="equally long"):
+            _rollupcore.flag_counts(ent, flags, out, np.zeros(len(rows) + 1, dtype=np.int64))
 
 
 def test_exactness_sorts_odd_rows_out_and_stops_at_too_large_totals() -> None:

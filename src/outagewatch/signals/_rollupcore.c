@@ -120,6 +120,15 @@ static PyObject *matrix_rows(PyObject *self, PyObject *args) {
     for (Py_ssize_t e = 0; e < n_e; e++) {
         if (mask && !mask[e]) continue;
         const double *row = values + e * n_m;
+        if (nonzero) { /* most AS rows of a family are all zero: skip them whole */
+            uint64_t any = 0;
+            for (Py_ssize_t k = 0; k < n_m; k++) {
+                uint64_t bits;
+                memcpy(&bits, row + k, sizeof bits);
+                any |= bits << 1; /* the sign bit dropped: a row of -0.0 is skipped too */
+            }
+            if (!any) continue;
+        }
         for (Py_ssize_t k = 0; k < n_m; k++) { /* branch-free: zeros are written, then overwritten */
             ent[m] = (int32_t)e;
             met[m] = (int32_t)k;
@@ -132,13 +141,14 @@ static PyObject *matrix_rows(PyObject *self, PyObject *args) {
 }
 
 PyDoc_STRVAR(flag_counts_doc,
-"flag_counts(entity, flags, out)\n\n"
-"Count the set flags per entity: rows (int64 entity ids) x k bool flags, added to out\n"
+"flag_counts(entity, flags, out, rows=None)\n\n"
+"Count the set flags per entity: for each j, row rows[j] (int64; None: row j) of the\n"
+"flags matrix (bool, any rows x k) counts for entity entity[j] (int64), added to out\n"
 "(float64, entities x k).");
 
 static PyObject *flag_counts(PyObject *self, PyObject *args) {
-    PyObject *eo, *fo, *oo;
-    if (!PyArg_ParseTuple(args, "OOO", &eo, &fo, &oo)) return NULL;
+    PyObject *eo, *fo, *oo, *ro = Py_None;
+    if (!PyArg_ParseTuple(args, "OOO|O", &eo, &fo, &oo, &ro)) return NULL;
     Views vs = {.n = 0};
     Py_ssize_t n = view(&vs, eo, 0, 8, "entity");
     if (n < 0) return fail(&vs);
@@ -146,7 +156,16 @@ static PyObject *flag_counts(PyObject *self, PyObject *args) {
     Py_buffer *fb = matrix(&vs, fo, 0, 1, "flags", &n_flag_rows, &k);
     Py_buffer *ob = fb ? matrix(&vs, oo, 1, 8, "out", &n_ent, &n_out_cols) : NULL;
     if (!ob) return fail(&vs);
-    if (n_flag_rows != n || n_out_cols != k) {
+    const int64_t *rows = NULL;
+    if (ro != Py_None) {
+        if (view(&vs, ro, 0, 8, "rows") != n) {
+            if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "rows and entity must be equally long");
+            return fail(&vs);
+        }
+        rows = vs.b[vs.n - 1].buf;
+        if (ids_in_range(rows, n, n_flag_rows, "flag row") < 0) return fail(&vs);
+    }
+    if ((!rows && n_flag_rows != n) || n_out_cols != k) {
         PyErr_SetString(PyExc_ValueError, "flags must be rows x k and out entities x k");
         return fail(&vs);
     }
@@ -160,7 +179,7 @@ static PyObject *flag_counts(PyObject *self, PyObject *args) {
         }
     for (Py_ssize_t j = 0; j < n; j++) {
         double *row = out + ent[j] * k;
-        const uint8_t *f = flags + j * k;
+        const uint8_t *f = flags + (rows ? rows[j] : j) * k;
         for (Py_ssize_t c = 0; c < k; c++) row[c] += f[c] != 0;
     }
     release(&vs);

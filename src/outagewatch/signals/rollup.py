@@ -147,7 +147,7 @@ def churn_partial(ctx: BinContext, upd: Updates) -> tuple[list[pa.Table], list[p
         used, local = _compact(np.asarray(ent, dtype=np.int64), len(ents))
         names_used = ents.take(pa.array(used))
         mat: F64 = np.zeros((len(used), 5))
-        _rollupcore.flag_counts(local, cols[rws], mat)
+        _rollupcore.flag_counts(local, cols, mat, np.ascontiguousarray(rws, dtype=np.int64))
         vals.append(block(ctx.bin_start_us, ctx.bin_seconds, etype, names_used, names, mat))
         rep = reporter_block(
             ctx.bin_start_us, ctx.bin_seconds, etype, names_used, local, upd.peer[rws], peer_keys

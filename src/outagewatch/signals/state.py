@@ -107,17 +107,17 @@ class RoutingState:
         fam = self.origin_families
         self.origin_families = np.insert(fam, np.searchsorted(fam, new), new).astype(np.uint64)
         asns = new >> np.uint64(3)
-        self.as_index.get_or_insert(asns[asns != 0])
+        asns = asns[asns != 0]
+        _, first = self.as_index.get_or_insert(asns)
+        self._as_names.append(pa.array(asns[first].astype(np.uint32)).cast(pa.string()))
 
     def as_ids(self, asns: npt.NDArray[np.uint32]) -> I64:
         """AS entity id of each origin ASN (ids in the order ASNs were first seen); -1 unknown."""
         return self.as_index.lookup(asns.astype(np.uint64))
 
     def as_names(self) -> pa.Array:
-        """The AS entity names (ASNs as text), indexed by AS entity id."""
-        n, have = self.as_index.size, len(self._as_names)
-        if n > have:  # ids only grow: the new names are appended
-            self._as_names.append(pa.array(self.as_index.keys()[have:].astype(np.uint32)).cast(pa.string()))
+        """The AS entity names (ASNs as text), indexed by AS entity id (kept as ids are made)."""
+        assert len(self._as_names) == self.as_index.size
         return self._as_names.array
 
     @property

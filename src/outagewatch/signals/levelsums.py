@@ -92,18 +92,6 @@ class Odd:
     prefix_ids: dict[int, I64]
     row_ids: dict[int, I64]
 
-    @staticmethod
-    def of(afi: U8, weight: F64, ci: CountryIndex) -> Odd:
-        odd_p = odd_weights(afi, weight)
-        row_afi = afi[ci.prefix]
-        odd_r = odd_weights(row_afi, ci.weight)
-        return Odd(
-            odd_p,
-            odd_r,
-            {f: np.flatnonzero(odd_p & (afi == f)) for f in GRAIN},
-            {f: np.flatnonzero(odd_r & (row_afi == f)) for f in GRAIN},
-        )
-
 
 def odd_weights(afi: U8, w: F64) -> npt.NDArray[np.bool_]:
     """Weights that are not whole multiples of their family's grain."""
@@ -159,7 +147,9 @@ def compute(
     """The sums afresh from every prefix's and pair's levels (``odd``: the odd rows, found
     here when not given)."""
     if odd is None:
-        odd = Odd.of(afi, weight, ci)
+        ex = Exactness()
+        ex.families(afi, weight, ci)
+        odd = ex.odd
     out = LevelSums({}, {}, {}, {})
     for fam in (4, 6):
         _family(out, fam, vis, afi, weight, ci, n_as, odd)
@@ -227,17 +217,10 @@ def _add_odd(
 
 
 def _fine(m: F64, rows: int, saved: Saved) -> F64:
-    """The fine-row sums behind stored sums ``m``, grown to ``rows`` entities (a new array)."""
-    out = np.zeros((rows, N_SUMS))
-    out[: len(m)] = m
-    out[saved[0]] = saved[1]
-    return out
-
-
-def _fine_in_place(m: F64, rows: int, saved: Saved) -> F64:
-    """As :func:`_fine`, in ``m``'s own buffer (``m`` is used up): the AS sums are large, and
-    copying them every bin would cost more than moving them on. Grown buffers get spare
-    rows, all zero, so that the AS entities of the next bins fit."""
+    """The fine-row sums behind stored sums ``m``, grown to ``rows`` entities, in ``m``'s own
+    buffer when it has room (``m`` is used up): the AS sums are large, and copying them every
+    bin would cost more than moving them on. Grown buffers get spare rows, all zero, so that
+    the entities of the next bins fit."""
     buf = m.base if isinstance(m.base, np.ndarray) else m
     if buf.ndim != 2 or m.ctypes.data != buf.ctypes.data or len(buf) < rows:
         buf = np.zeros((max(rows, 2 * len(m)), N_SUMS))
@@ -264,7 +247,7 @@ def moved(
     visibility.update` made from ``old`` by redoing the prefixes ``dirty`` (sorted, unique),
     dropping ``old``'s pairs at ``removed``: its pairs are the kept ones first, then the fresh
     ones. Odd rows are added afresh; families not ``exact`` are computed afresh. ``prev`` is
-    used up: its AS sums are moved on in place."""
+    used up: its sums are moved on in place."""
     n_pfx = len(afi)
     fresh = np.arange(len(old.pair_prefix) - len(removed), len(vis.pair_prefix), dtype=np.int64)
     old_ff = _padded(old.ff_level, n_pfx)
@@ -275,7 +258,7 @@ def moved(
         if not exact[fam]:
             _family(out, fam, vis, afi, weight, ci, n_as, odd)
             continue
-        a = _fine_in_place(prev.asn[fam], n_as, prev.saved["asn", fam])
+        a = _fine(prev.asn[fam], n_as, prev.saved["asn", fam])
         r = removed[(old.pair_as[removed] >= 0) & (afi[old.pair_prefix[removed]] == fam)]
         r = r[~odd.prefix[old.pair_prefix[r]]]
         _add(a, old.pair_as[r], old.pair_ff_level[r], old.pair_asn_level[r], weight[old.pair_prefix[r]], -1.0)

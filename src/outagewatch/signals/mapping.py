@@ -74,7 +74,9 @@ class RangeMapper:
         return np.concatenate(out_i), np.concatenate(out_c), np.concatenate(out_w)
 
 
-def _ranges(rows: list[tuple[float, float, str]]) -> tuple[npt.NDArray[np.float64], ...]:
+def _ranges(
+    rows: list[tuple[float, float, str]],
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.str_]]:
     rows = sorted(rows)
     start = np.array([r[0] for r in rows], dtype=np.float64)
     end = np.array([r[1] for r in rows], dtype=np.float64)
@@ -83,17 +85,27 @@ def _ranges(rows: list[tuple[float, float, str]]) -> tuple[npt.NDArray[np.float6
 
 
 def _overlaps(
-    table: tuple[npt.NDArray[np.float64], ...], a: npt.NDArray[np.float64], b: npt.NDArray[np.float64]
+    table: tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.str_]],
+    a: npt.NDArray[np.float64],
+    b: npt.NDArray[np.float64],
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.str_], npt.NDArray[np.float64]]:
     """Half-open [a, b) against sorted, disjoint half-open ranges [start, end)."""
     start, end, cc = table
     i0 = np.searchsorted(end, a, side="right")
     i1 = np.searchsorted(start, b, side="left")
-    count = np.maximum(i1 - i0, 0)
-    owner = np.repeat(np.arange(len(a)), count)
-    rng = np.repeat(i0, count) + (np.arange(int(count.sum())) - np.repeat(np.cumsum(count) - count, count))
+    owner, rng = _runs(i0, np.maximum(i1 - i0, 0))
     weight = np.minimum(b[owner], end[rng]) - np.maximum(a[owner], start[rng])
-    return _group(owner.astype(np.int64), cc[rng], weight)
+    return _group(owner, cc[rng], weight)
+
+
+def _runs(first: npt.ArrayLike, count: npt.ArrayLike) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """For runs ``first[j] .. first[j] + count[j] - 1``: each position's run j, and the position."""
+    first, count = np.asarray(first, dtype=np.int64), np.asarray(count, dtype=np.int64)
+    owner = np.repeat(np.arange(len(count), dtype=np.int64), count)
+    pos = np.repeat(first, count) + (
+        np.arange(int(count.sum()), dtype=np.int64) - np.repeat(np.cumsum(count) - count, count)
+    )
+    return owner, pos
 
 
 def _overlaps_inclusive(
@@ -106,11 +118,9 @@ def _overlaps_inclusive(
     start, end, cc = table
     i0 = np.searchsorted(end, a, side="left")
     i1 = np.searchsorted(start, b, side="right")
-    count = np.maximum(i1.astype(np.int64) - i0.astype(np.int64), 0)
-    owner = np.repeat(np.arange(len(a)), count)
-    rng = np.repeat(i0, count) + (np.arange(int(count.sum())) - np.repeat(np.cumsum(count) - count, count))
+    owner, rng = _runs(i0, np.maximum(i1.astype(np.int64) - i0.astype(np.int64), 0))
     shared = np.minimum(b[owner], end[rng]) - np.maximum(a[owner], start[rng]) + np.uint64(1)
-    return _group(owner.astype(np.int64), cc[rng], shared.astype(np.float64))
+    return _group(owner, cc[rng], shared.astype(np.float64))
 
 
 def _group(
@@ -194,11 +204,8 @@ class CountryIndex:
     def rows(self, prefix_ids: npt.NDArray[np.int64]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
         """(position in ``prefix_ids``, row of ``prefix``/``country``/``weight``) for every
         country each prefix touches."""
-        n = self._counts.view[prefix_ids]
-        owner = np.repeat(np.arange(len(prefix_ids)), n)
-        first = self._starts.view[prefix_ids]
-        pos = np.repeat(first, n) + (np.arange(int(n.sum())) - np.repeat(np.cumsum(n) - n, n))
-        return owner.astype(np.int64), self._order.view[pos].astype(np.int64)
+        owner, pos = _runs(self._starts.view[prefix_ids], self._counts.view[prefix_ids])
+        return owner, self._order.view[pos].astype(np.int64)
 
     def holders(self, family: int, prefix_afi: npt.NDArray[np.uint8]) -> npt.NDArray[np.bool_]:
         """Per country code: whether it holds a prefix of the family (looks at new rows only)."""

@@ -120,6 +120,8 @@ def _replace_window(con: Any, plan: Plan, outcome: Outcome) -> None:
     A delete of the window plus a plain insert: several times faster than a keyed upsert of
     millions of rows, and a re-run with fewer entities leaves no stale rows behind.
     """
+    from outagewatch.store.writes import unordered
+
     bin_seconds = int(outcome.signals["bin_seconds"][0].as_py()) if outcome.signals.num_rows else 0
     con.execute(
         "DELETE FROM signals WHERE bin_seconds = ? AND bin_start >= ? AND bin_start < ?",
@@ -128,7 +130,8 @@ def _replace_window(con: Any, plan: Plan, outcome: Outcome) -> None:
     cols = "bin_start, bin_seconds, entity_type, entity, metric, value"
     con.register("_ow_backfill_signals", outcome.signals)
     try:
-        con.execute(f"INSERT INTO signals ({cols}) SELECT {cols} FROM _ow_backfill_signals")
+        with unordered(con):
+            con.execute(f"INSERT INTO signals ({cols}) SELECT {cols} FROM _ow_backfill_signals")
     finally:
         con.unregister("_ow_backfill_signals")
 

@@ -22,16 +22,16 @@ from typing import Any, Protocol
 import numpy as np
 import pyarrow as pa
 
+from outagewatch.engine.bin_writer import BinWriter
 from outagewatch.engine.entities import entity_tables
 from outagewatch.model.problem import Problem, problems_table
 from outagewatch.signals.engine import ClosedBin, SignalEngine
 from outagewatch.signals.mapping import PrefixMapper
-from outagewatch.signals.partial import finalize
-from outagewatch.signals.snapshot import restore, snapshot
+from outagewatch.signals.snapshot import StateSnapshot, restore, snapshot
 from outagewatch.signals.visibility import DEFAULT_FULL_FEED_SHARE
 from outagewatch.store import state_files
 from outagewatch.store.db import connect
-from outagewatch.store.writes import RunRecord, ingested_digests, insert, replace_bins, upsert, write_run
+from outagewatch.store.writes import RunRecord, ingested_digests, insert, upsert, write_run
 
 ProgressFn = Callable[[int, int], None]
 """Called with (bytes done, bytes total) as files are processed."""
@@ -102,48 +102,28 @@ def _default_read(path: str, collector: str) -> Iterable[pa.RecordBatch]:
 
 
 class _Run:
-    """Mutable bookkeeping of one run (kept out of the public summary)."""
+    """Mutable bookkeeping of one run (kept out of the public summary); closed bins go to a
+    :class:`BinWriter`, which owns the connection until :meth:`close`."""
 
     def __init__(self, con: Any, summary: RunSummary, bin_seconds: int) -> None:
         self.con, self.summary, self.bin_seconds = con, summary, bin_seconds
-        self.pending: list[ClosedBin] = []
+        self.writer = BinWriter(con)
         self.problem_rows: list[Problem] = []
 
     def take(self, closed: list[ClosedBin]) -> None:
-        self.pending.extend(closed)
-        if len(self.pending) >= 24:
-            self.flush()
-
-    def flush(self) -> None:
-        if not self.pending:
+        if not closed:
             return
-        bins = self.pending
-        self.pending = []
-        signals = pa.concat_tables([finalize(b.partial) for b in bins])
-        self.summary.signal_rows += replace_bins(self.con, signals)
-        upsert(self.con, "peers", pa.concat_tables([b.peers for b in bins]))
-        upsert(self.con, "bins", _bins_table(bins))
+        self.writer.take(closed)
         s = self.summary
-        s.bins += len(bins)
-        first = datetime.fromtimestamp(bins[0].bin_start_us / 1e6, tz=UTC)
-        last = datetime.fromtimestamp(bins[-1].bin_start_us / 1e6, tz=UTC)
+        s.bins += len(closed)
+        first = datetime.fromtimestamp(closed[0].bin_start_us / 1e6, tz=UTC)
+        last = datetime.fromtimestamp(closed[-1].bin_start_us / 1e6, tz=UTC)
         s.first_bin = min(s.first_bin, first) if s.first_bin else first
         s.last_bin = max(s.last_bin, last) if s.last_bin else last
 
-
-def _bins_table(bins: list[ClosedBin]) -> pa.Table:
-    starts = pa.array([b.bin_start_us for b in bins], pa.int64()).cast(pa.timestamp("us", tz="UTC"))
-    return pa.table(
-        {
-            "bin_start": starts,
-            "bin_seconds": pa.array([b.bin_seconds for b in bins], pa.int32()),
-            "complete": pa.array([True] * len(bins)),
-            "elements": pa.array([b.elements for b in bins], pa.int64()),
-            "note": pa.array(
-                ["no elements (gap filled)" if b.elements == 0 else None for b in bins], pa.string()
-            ),
-        }
-    )
+    def close(self) -> None:
+        """Every taken bin written; the connection is free again."""
+        self.summary.signal_rows = self.writer.close()
 
 
 def ingest_files(
@@ -170,18 +150,24 @@ def ingest_files(
     summary = RunSummary(uuid.uuid4().hex, name, paths, rib_paths)
     con = connect(db_path)
     con.execute("SET enable_progress_bar = false")
+    run: _Run | None = None
     try:
         con.execute("BEGIN TRANSACTION")
+        done_before = ingested_digests(con, name)
         run = _Run(con, summary, bin_seconds)
         engine = _make_engine(
             db_path, name, paths, rib_paths, read_fn, summary, bin_seconds, watch, mapper, full_feed_share
         )
-        _process(run, engine, paths, rib_paths, read_fn, name, progress)
+        inputs = _process(run, engine, paths, done_before, read_fn, name, progress)
         run.take(engine.flush())
-        run.flush()
-        _finish(db_path, run, engine, name, as_info, started, t0, bin_seconds)
+        final = _final_tables(engine, as_info)  # while the writer drains
+        run.close()
+        upsert(con, "inputs", inputs)
+        _finish(db_path, run, final, name, started, t0, bin_seconds)
         con.execute("COMMIT")
     except BaseException:
+        if run is not None:
+            run.writer.abort()
         con.execute("ROLLBACK")
         raise
     finally:
@@ -229,12 +215,14 @@ def _process(
     run: _Run,
     engine: SignalEngine,
     paths: list[str],
-    rib_paths: list[str],
+    done_before: set[str],
     read_fn: ReadFn,
     name: str,
     progress: ProgressFn | None,
-) -> None:
-    done_before = ingested_digests(run.con, name)
+) -> pa.Table:
+    """Feed every file to the engine (closed bins to ``run``); returns the ``inputs`` rows.
+
+    Runs while the bin writer owns the connection: it must not touch ``run.con``."""
     sizes = [os.path.getsize(p) for p in paths]
     total, done = sum(sizes), 0
     input_rows = []
@@ -260,7 +248,7 @@ def _process(
             progress(done, total)
     run.summary.problems = len(run.problem_rows)
     run.summary.problem_samples = [str(p) for p in run.problem_rows[:5]]
-    upsert(run.con, "inputs", _inputs_table(input_rows))
+    return _inputs_table(input_rows)
 
 
 def _inputs_table(rows: list[tuple[Any, ...]]) -> pa.Table:
@@ -280,27 +268,42 @@ def _inputs_table(rows: list[tuple[Any, ...]]) -> pa.Table:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class _FinalTables:
+    """What the end of a run stores from the engine: computed from the engine alone."""
+
+    entities: pa.Table
+    entity_prefixes: pa.Table
+    state: StateSnapshot
+
+
+def _final_tables(
+    engine: SignalEngine,
+    as_info: Callable[[Sequence[int]], dict[int, tuple[str | None, str | None]]] | None,
+) -> _FinalTables:
+    ents, ent_prefixes = entity_tables(engine, as_info)
+    return _FinalTables(ents, ent_prefixes, snapshot(engine.state))
+
+
 def _finish(
     db_path: str | os.PathLike[str],
     run: _Run,
-    engine: SignalEngine,
+    final: _FinalTables,
     name: str,
-    as_info: Callable[[Sequence[int]], dict[int, tuple[str | None, str | None]]] | None,
     started: datetime,
     t0: float,
     bin_seconds: int,
 ) -> None:
     con, s = run.con, run.summary
-    ents, ent_prefixes = entity_tables(engine, as_info)
-    upsert(con, "entities", ents)
-    upsert(con, "entity_prefixes", ent_prefixes)
+    upsert(con, "entities", final.entities)
+    upsert(con, "entity_prefixes", final.entity_prefixes)
     if run.problem_rows:
         probs = problems_table(run.problem_rows)
         run_col = pa.array([s.run_id] * probs.num_rows, pa.string())
         insert(con, "problems", probs.add_column(0, "run_id", run_col))
     if s.last_bin is not None:
         as_of = int(s.last_bin.timestamp() * 1_000_000) + bin_seconds * 1_000_000
-        state_files.save(db_path, name, as_of, snapshot(engine.state))
+        state_files.save(db_path, name, as_of, final.state)
     s.seconds = time.perf_counter() - t0
     details = {
         "collector": name,

@@ -8,7 +8,8 @@ duplicating them.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -41,17 +42,15 @@ def upsert(con: duckdb.DuckDBPyConnection, table: str, data: pa.Table) -> int:
         return 0
     cols = _UPSERT_COLUMNS[table]
     view = f"_ow_upsert_{table}"
-    con.register(view, data.select(list(cols)))
-    try:
+    with registered(con, view, data.select(list(cols))):
         names = ", ".join(f'"{c}"' for c in cols)
         if table == "signals":  # no primary key (schema v2): delete the same keys, then insert
             keys = ", ".join(_SIGNAL_KEY)
             con.execute(f"DELETE FROM signals WHERE ({keys}) IN (SELECT {keys} FROM {view})")
-            con.execute(f"INSERT INTO signals ({names}) SELECT {names} FROM {view}")
+            with unordered(con):
+                con.execute(f"INSERT INTO signals ({names}) SELECT {names} FROM {view}")
         else:
             con.execute(f"INSERT OR REPLACE INTO {table} ({names}) SELECT {names} FROM {view}")
-    finally:
-        con.unregister(view)
     return int(data.num_rows)
 
 
@@ -66,16 +65,14 @@ def replace_bins(con: duckdb.DuckDBPyConnection, data: pa.Table) -> int:
     if data.num_rows == 0:
         return 0
     cols = _UPSERT_COLUMNS["signals"]
-    con.register("_ow_signals", data.select(list(cols)))
-    try:
+    with registered(con, "_ow_signals", data.select(list(cols))):
         con.execute(
             "DELETE FROM signals WHERE (bin_seconds, bin_start) IN "
             "(SELECT DISTINCT bin_seconds, bin_start FROM _ow_signals)"
         )
         names = ", ".join(cols)
-        con.execute(f"INSERT INTO signals ({names}) SELECT {names} FROM _ow_signals")
-    finally:
-        con.unregister("_ow_signals")
+        with unordered(con):
+            con.execute(f"INSERT INTO signals ({names}) SELECT {names} FROM _ow_signals")
     return int(data.num_rows)
 
 
@@ -84,13 +81,49 @@ def insert(con: duckdb.DuckDBPyConnection, table: str, data: pa.Table) -> int:
     if data.num_rows == 0:
         return 0
     view = f"_ow_insert_{table}"
-    con.register(view, data)
-    try:
+    with registered(con, view, data):
         names = ", ".join(f'"{c}"' for c in data.column_names)
         con.execute(f"INSERT INTO {table} ({names}) SELECT {names} FROM {view}")
-    finally:
-        con.unregister(view)
     return int(data.num_rows)
+
+
+@contextmanager
+def registered(con: duckdb.DuckDBPyConnection, name: str, data: pa.Table) -> Iterator[None]:
+    """``data`` readable as the view ``name`` inside (see :func:`_undo` on failures)."""
+    con.register(name, data)
+    try:
+        yield
+    except BaseException:
+        _undo(lambda: con.unregister(name))
+        raise
+    con.unregister(name)
+
+
+@contextmanager
+def unordered(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """Bulk inserts inside may store rows out of their input order.
+
+    DuckDB then appends with all its threads instead of one: about half the time for the
+    signal rows of a week (36 M rows: 8.5 s → 4.7 s on two cores). Nothing reads the signals
+    table in insertion order; every reader sorts (ORDER BY) or aggregates. The connection's
+    own setting comes back afterwards, so other queries' results keep their order."""
+    row = con.execute("SELECT current_setting('preserve_insertion_order')").fetchone()
+    restore = f"SET preserve_insertion_order = {'true' if not row or row[0] else 'false'}"
+    con.execute("SET preserve_insertion_order = false")
+    try:
+        yield
+    except BaseException:
+        _undo(lambda: con.execute(restore))
+        raise
+    con.execute(restore)
+
+
+def _undo(step: Callable[[], object]) -> None:
+    """A clean-up step after a failed statement. A failed statement aborts DuckDB's
+    transaction, and then every statement fails with "Current transaction is aborted"; that
+    error must not hide the one that caused it (a constraint, a type, a full disk)."""
+    with suppress(duckdb.Error):
+        step()
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,7 +3,8 @@ signal engine's key → id map, routing-state kernels and roll-up loops."""
 
 from setuptools import Extension, setup
 
-FLAGS = ["-O3", "-std=c11", "-Wall", "-Wno-unused-function"]
+FLAGS = ["-O3", "-g", "-std=gnu11", "-Wall", "-Wno-unused-function"]
+ENGINE_PARTS = ("arrow", "core", "resolve", "apply", "visibility", "upstream", "emit", "module")
 
 setup(
     ext_modules=[
@@ -21,6 +22,12 @@ setup(
             "outagewatch.signals._rollupcore",
             sources=["src/outagewatch/signals/_rollupcore.c"],
             depends=["src/outagewatch/signals/_views.h"],
+            extra_compile_args=FLAGS,
+        ),
+        Extension(
+            "outagewatch.signals._engine",
+            sources=[f"src/outagewatch/signals/_engine/{name}.c" for name in ENGINE_PARTS],
+            depends=[f"src/outagewatch/signals/_engine/{name}.h" for name in ("arrow", "core", "maps")],
             extra_compile_args=FLAGS,
         ),
         Extension(

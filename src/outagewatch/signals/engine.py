@@ -1,10 +1,22 @@
-"""The streaming signal engine: feed element batches, get one partial per closed bin.
+"""The streaming signal engine: feed element batches, get one :class:`ClosedBin` per closed bin.
 
 Pure: no clock, files or sockets. Bins are ``[k·bin, (k+1)·bin)`` in UTC; a bin closes when an
 element of a later bin arrives (or on :meth:`SignalEngine.flush`). Elements older than the open
 bin (late arrivals) are counted in the open bin. Bins without elements between two bins with
 elements are emitted (state carried, no churn) when the gap is at most ``fill_gap_seconds``;
 longer gaps are treated as missing data and produce no bins.
+
+A closed bin's ``signals`` are **change-coded**: its churn rows, and the state values
+(visibility, full-feed peers, upstreams) that differ from the engine's previous bin; the
+engine's first bin is a *keyframe* holding every state value. Readers carry state values
+forward (docs/signals.md, "Change-coded rows"). With ``dense=True`` every bin is a keyframe
+and also carries its mergeable :class:`~outagewatch.signals.partial.SignalPartial` (the Dask
+path merges those).
+
+The work is done by the compiled core (:mod:`outagewatch.signals._engine`, reached through
+:class:`~outagewatch.signals.state.RoutingState`): per bin one call resolves the elements to ids,
+one applies them, one closes the bin and writes its rows. This module keeps the bins and the
+names.
 """
 
 from __future__ import annotations
@@ -14,27 +26,26 @@ from dataclasses import dataclass, field
 from itertools import pairwise
 
 import numpy as np
+import numpy.typing as npt
 import pyarrow as pa
 
-from outagewatch.model.element import KIND_RIB
-from outagewatch.signals import columns as C
-from outagewatch.signals import levelsums
-from outagewatch.signals.levelsums import LevelSums
 from outagewatch.signals.mapping import CountryIndex, PrefixMapper
-from outagewatch.signals.partial import REPORTER_SCHEMA, TS, SignalPartial, restamp, timestamps
-from outagewatch.signals.registry import parse_prefix
-from outagewatch.signals.rollup import (
-    BinContext,
-    StateSignals,
-    UpstreamCounts,
-    UpstreamNames,
-    bin_partial,
-    count_upstreams,
-    state_signals,
-    updated_upstreams,
+from outagewatch.signals.names import Names
+from outagewatch.signals.partial import (
+    REPORTER_SCHEMA,
+    SIGNAL_SCHEMA,
+    STR,
+    TS,
+    UPSTREAM_SCHEMA,
+    SignalPartial,
+    timestamps,
 )
-from outagewatch.signals.state import Cells, RoutingState
-from outagewatch.signals.visibility import DEFAULT_FULL_FEED_SHARE, Visibility, compute, full_feed, update
+from outagewatch.signals.state import MODE_BIN, Rows, RoutingState, parse_prefix
+
+DEFAULT_FULL_FEED_SHARE = 0.75
+FIXED_VALUE_METRICS = 43
+"""Metric ids below this (visibility, full-feed peers, churn counts) are a dense partial's
+``values``; the others (peers reporting, upstream rows) what finalize derives."""
 
 PEER_SCHEMA = pa.schema(
     [
@@ -52,24 +63,27 @@ PEER_SCHEMA = pa.schema(
 
 @dataclass(frozen=True, slots=True)
 class ClosedBin:
-    """One finished bin: its partial signals, its peers (table sizes, full feed) and counts."""
+    """One finished bin: its change-coded signal rows, its peers (table sizes, full feed),
+    counts, and (engines made with ``dense=True``) its mergeable partial."""
 
     bin_start_us: int
     bin_seconds: int
     elements: int
-    partial: SignalPartial
+    signals: pa.Table
+    keyframe: bool
     peers: pa.Table
     sessions_down: int = 0
+    partial: SignalPartial | None = None
 
 
 @dataclass(slots=True)
 class _Open:
     index: int
-    parts: list[C.Columns] = field(default_factory=list)
+    parts: list[Rows] = field(default_factory=list)
 
 
 class SignalEngine:
-    """Routing state + per-bin roll-ups, fed incrementally (files, live streams, replays)."""
+    """Routing state + per-bin signals, fed incrementally (files, live streams, replays)."""
 
     def __init__(
         self,
@@ -80,56 +94,82 @@ class SignalEngine:
         full_feed_share: float = DEFAULT_FULL_FEED_SHARE,
         fill_gap_seconds: int = 900,
         state: RoutingState | None = None,
+        dense: bool = False,
     ) -> None:
         if not 60 <= bin_seconds <= 86400:
             raise ValueError(f"bin_seconds must be between 60 and 86400, got {bin_seconds}")
+        if not 0.0 <= full_feed_share <= 1.0:
+            raise ValueError(f"full_feed_share must be between 0 and 1, got {full_feed_share}")
         self.bin_seconds = bin_seconds
         self.bin_us = bin_seconds * 1_000_000
         self.mapper = mapper
         self.full_feed_share = full_feed_share
         self.fill_gap_bins = fill_gap_seconds // bin_seconds
+        self.dense = dense
         self.state = state or RoutingState()
         self.countries = CountryIndex()
-        self.watch_text = list(watch)
+        self.names = Names()
+        self.watch_text: list[str] = []
         self.watch = self._register_watch(watch)
         self._open: _Open | None = None
         self._last_closed: int | None = None
-        # the state signals and peer rows of the last closed bin, with the state they came from:
-        # a bin without elements after it (a filled gap) has the same, moved to its own start
-        self._state_cache: tuple[tuple[int, ...], StateSignals, pa.Table] | None = None
-        # the last visibility levels and what they hold for: when only listed updates changed the
-        # full-feed peers' routes since, and those peers are the same, only the updated prefixes
-        # are redone (visibility counts full-feed peers only: other peers' resets do not matter)
-        self._vis_prev: tuple[tuple[object, ...], Visibility, LevelSums] | None = None  # with its sums
-        self._ups_prev: UpstreamCounts | None = None  # upstream counts of the same state
-        self._exact = levelsums.Exactness()
-        self._up_names = UpstreamNames()
+        self._keyframe = True
+        self._peers_cache: tuple[int, pa.Array, pa.Array] | None = None
         self._map_new_prefixes()
 
-    def _register_watch(self, watch: Sequence[str]) -> np.ndarray:
-        if not watch:
+    def _register_watch(self, watch: Sequence[str]) -> npt.NDArray[np.int64]:
+        """Watched prefixes (canonical text, each once) → their prefix ids."""
+        texts = list(dict.fromkeys(_canonical(watch)))
+        if not texts:
             return np.zeros(0, dtype=np.int64)
-        parsed = [parse_prefix(p) for p in watch]
+        parsed = [parse_prefix(p) for p in texts]
         afi = np.array([p[0] for p in parsed], dtype=np.uint8)
         addr = np.frombuffer(b"".join(p[1] for p in parsed), dtype=np.uint8).reshape(-1, 16)
         plen = np.array([p[2] for p in parsed], dtype=np.uint8)
         ids, _ = self.state.prefixes.ids(afi, addr, plen)
-        self.watch_text = [f"{p}" for p in _canonical(watch)]
+        self.watch_text = texts
+        for i in ids.tolist():
+            self.state.core.add_watch(int(i))
         return ids
 
     def _map_new_prefixes(self) -> None:
-        pfx, start = self.state.prefixes, self.countries.mapped
-        if pfx.size > start:
-            self.countries.extend(self.mapper, pfx.afi[start:], pfx.addr[start:], pfx.plen[start:])
+        """Countries of the prefixes new since the last call, to the core; names of new entities."""
+        core, ci = self.state.core, self.countries
+        counts = core.counts()
+        n, start = int(counts["prefixes"]), ci.mapped
+        if n > start:
+            afi, addr, plen = core.prefixes(start, n)
+            pfx, country, weight = ci.extend(
+                self.mapper,
+                np.frombuffer(afi, np.uint8),
+                np.frombuffer(addr, np.uint8).reshape(-1, 16),
+                np.frombuffer(plen, np.uint8),
+            )
+            core.set_countries(len(ci.codes))
+            fam6 = np.frombuffer(afi, np.uint8)[pfx - start] != 4
+            lo, hi = _addresses(weight, fam6)
+            core.add_country_rows(n - start, pfx.astype(np.int32), country.astype(np.int32), lo, hi)
+        if int(counts["upstreams"]) > self.names.upstreams:
+            self.names.add_upstreams(
+                np.frombuffer(core.up_asns(self.names.upstreams, int(counts["upstreams"])), np.uint32)
+            )
+        types, ids = core.take_names()
+        if types:
+            self.names.add_entities(
+                np.frombuffer(types, np.int32),
+                np.frombuffer(ids, np.int32),
+                ci.codes,
+                self.state.as_asns(),
+                self.watch_text,
+            )
 
     def feed_rib(self, batches: Iterable[pa.RecordBatch]) -> int:
         """Re-synchronise from a RIB dump: its collectors' peers are replaced; returns entries."""
         first, n = True, 0
         for batch in batches:
-            cols = C.from_batch(batch)
-            self.state.load_rib(cols, first=first)
-            first = first and not bool((cols.kind == KIND_RIB).any())
-            n += int((cols.kind == KIND_RIB).sum())
+            got = self.state.load_rib(batch, first=first)
+            first = first and got == 0
+            n += got
         self._map_new_prefixes()
         return n
 
@@ -137,20 +177,34 @@ class SignalEngine:
         """Add elements; returns the bins this batch closed (in time order)."""
         if batch.num_rows == 0:
             return []
-        cols = C.from_batch(batch)
-        rib = cols.kind == KIND_RIB
-        if rib.any():
-            self.state.load_rib(C.take(cols, np.flatnonzero(rib)), first=False)
-            cols = C.take(cols, np.flatnonzero(~rib))
-        bins = cols.ts // self.bin_us
+        batch = self._without_rib(batch)
+        if batch.num_rows == 0:
+            return []
+        ts = _timestamps(batch)
+        bins = ts // self.bin_us
         if self._open is not None:
             bins = np.maximum(bins, self._open.index)
+        if len(bins) > 1 and not bool((bins[1:] >= bins[:-1]).all()):  # rare: rows out of bin order
+            order = np.argsort(bins, kind="stable")
+            batch, bins = batch.take(pa.array(order)), bins[order]
         closed: list[ClosedBin] = []
-        for b, part in _split_by_bin(cols, bins):
+        for b, lo, hi in _split_by_bin(bins):
             closed.extend(self._advance(b))
             assert self._open is not None
-            self._open.parts.append(part)
+            self._open.parts.append(Rows(batch, lo, hi))
         return closed
+
+    def _without_rib(self, batch: pa.RecordBatch) -> pa.RecordBatch:
+        """RIB rows inside a batch are applied at once as plain route settings; the rest stays."""
+        kind = batch.column("kind")
+        codes = [i for i, k in enumerate(kind.dictionary.to_pylist()) if k == "B"]
+        if not codes:
+            return batch
+        rib = np.isin(kind.indices.to_numpy(zero_copy_only=False), codes)
+        if not rib.any():
+            return batch
+        self.state.load_rib(batch, first=False)
+        return batch.filter(pa.array(~rib))
 
     def flush(self) -> list[ClosedBin]:
         """Close the open bin (end of input)."""
@@ -167,6 +221,11 @@ class SignalEngine:
             return []
         return self.flush()
 
+    def apply_outside(self, rows: Sequence[Rows]) -> int:
+        """Apply elements outside any bin (they bring the state forward and are no bin's churn:
+        a task's warm-up before its first bin); returns the rows applied."""
+        return self.state.apply(rows)
+
     def _advance(self, b: int) -> list[ClosedBin]:
         if self._open is not None and self._open.index == b:
             return []
@@ -180,168 +239,149 @@ class SignalEngine:
         return out
 
     def _close(self, open_bin: _Open) -> ClosedBin:
-        cols = C.concat(open_bin.parts) if open_bin.parts else None
-        if cols is not None and len(cols) > 1 and bool((np.diff(cols.ts) < 0).any()):
-            cols = C.take(cols, np.argsort(cols.ts, kind="stable"))
-        st = self.state
+        st, core = self.state, self.state.core
         start_us = open_bin.index * self.bin_us
         self._last_closed = open_bin.index
-        if cols is None and self._state_cache is not None and self._state_cache[0] == self._state_key():
-            _, sig, peers = self._state_cache
-            moved = sig.restamped(start_us)
-            partial = SignalPartial(
-                moved.values, moved.upstreams, REPORTER_SCHEMA.empty_table(), moved.derived
-            )
-            return ClosedBin(start_us, self.bin_seconds, 0, partial, restamp(peers, start_us), 0)
-        upd = st.apply(cols if cols is not None else _EMPTY)
+        n = st.resolve(open_bin.parts, MODE_BIN) if open_bin.parts else 0
         self._map_new_prefixes()
-        size4, size6 = st.table_sizes()
-        ff = {4: full_feed(size4, self.full_feed_share), 6: full_feed(size6, self.full_feed_share)}
-        changes = st.take_changes()  # this bin's cells and any applied outside a bin since the last
-        vis, moved_by, sums = self._visibility(changes, ff)
-        ctx = BinContext(
-            start_us,
-            self.bin_seconds,
-            st,
-            self.countries,
-            self.watch,
-            self.watch_text,
-            vis,
-            {4: int(ff[4].sum()), 6: int(ff[6].sum())},
-            sums,
-            self._up_names,
-        )
-        ups = self._ups_prev
-        counts = (
-            updated_upstreams(ups, ctx, moved_by)
-            if moved_by is not None and ups is not None
-            else count_upstreams(ctx)
-        )
-        self._ups_prev = counts
-        sig = state_signals(ctx, counts)
-        peers = self._peer_rows(start_us, size4, size6, ff)
-        self._state_cache = (self._state_key(), sig, peers)
+        if n:
+            core.apply(True)
+        keyframe = self._keyframe or self.dense
+        (et, ent, met, val), ups, reps, downs = core.close(keyframe, self.dense, self.full_feed_share)
+        self._keyframe = False
+        signals = self._table(start_us, et, ent, met, val)
+        partial = self._partial(start_us, signals, met, ups, reps) if self.dense else None
         return ClosedBin(
-            start_us,
-            self.bin_seconds,
-            len(cols) if cols is not None else 0,
-            bin_partial(ctx, upd, sig),
-            peers,
-            upd.sessions_down,
+            start_us, self.bin_seconds, n, signals, keyframe, self._peer_rows(start_us), int(downs), partial
         )
 
-    def _visibility(
-        self, changes: Cells | None, ff: dict[int, np.ndarray]
-    ) -> tuple[Visibility, Cells | None, LevelSums]:
-        """This bin's visibility, the cells it was moved on by from the last bin's (None when
-        it was computed afresh; the upstream counts can be moved on by the same cells then),
-        and its level sums; ``changes``: the cells updates changed since the last bin (None:
-        unknown)."""
-        st = self.state
-        rows = (np.flatnonzero(ff[4]), np.flatnonzero(ff[6]))
-        # valid while no cell was set directly and no full-feed peer was cleared or changed
-        key = (
-            st.rib_version,
-            *(tuple(r.tolist()) for r in rows),
-            *(tuple(st.peers.asn[r].tolist()) for r in rows),
-            *(tuple(st.clears(r).tolist()) for r in rows),
+    def _table(self, start_us: int, et: bytes, ent: bytes, met: bytes, val: bytes) -> pa.Table:
+        n = len(val) // 8
+        return pa.Table.from_arrays(
+            [
+                timestamps(n, start_us),
+                pa.array(np.full(n, self.bin_seconds, dtype=np.int32)),
+                _dict(et, n, self.names.entity_types),
+                _dict(ent, n, self.names.entities.array),
+                _dict(met, n, self.names.metrics.array),
+                pa.Array.from_buffers(pa.float64(), n, [None, pa.py_buffer(val)]),
+            ],
+            schema=SIGNAL_SCHEMA,
         )
-        prev = self._vis_prev
-        moved_by = changes if prev is not None and prev[0] == key else None
-        pfx, n_as = st.prefixes, st.as_index.size
-        weight = pfx.weights()
-        exact = self._exact.families(pfx.afi, weight, self.countries)
-        if prev is not None and moved_by is not None:
-            _, old_vis, old_sums = prev
-            mark = np.zeros(pfx.size, dtype=bool)
-            mark[moved_by.prefix] = True
-            mark[len(old_vis.ff_level) :] = True  # prefixes new since
-            dirty = np.flatnonzero(mark)
-            vis, redone = update(old_vis, st.routes, pfx.afi, st.paths.origin, st.peers.asn, dirty, st.as_ids)
-            sums = levelsums.moved(
-                old_sums,
-                old_vis,
-                vis,
-                dirty,
-                redone,
-                pfx.afi,
-                weight,
-                self.countries,
-                n_as,
-                exact,
-                self._exact.odd,
-            )
-        else:
-            vis = compute(st.routes, pfx.afi, st.paths.origin, st.peers.asn, ff, st.as_ids)
-            sums = levelsums.compute(vis, pfx.afi, weight, self.countries, n_as, self._exact.odd)
-        self._vis_prev = (key, vis, sums)
-        return vis, moved_by, sums
 
-    def _state_key(self) -> tuple[int, ...]:
-        st = self.state
-        return (st.version, st.peers.size, st.prefixes.size, st.paths.size, self.countries.mapped)
+    def _partial(
+        self,
+        start_us: int,
+        signals: pa.Table,
+        met: bytes,
+        ups: tuple[bytes, bytes, bytes, bytes],
+        reps: tuple[bytes, bytes, bytes],
+    ) -> SignalPartial:
+        """The bin's mergeable partial (dense engines): values, upstream routes, reporting
+        peers, and the rows finalize would derive from them (written by the core)."""
+        is_value = np.frombuffer(met, np.int32) < FIXED_VALUE_METRICS
+        values = signals.filter(pa.array(is_value))
+        derived = signals.filter(pa.array(~is_value))
+        u_et, u_ent, u_asn, u_routes = ups
+        n_u = len(u_routes) // 8
+        upstreams = pa.Table.from_arrays(
+            [
+                timestamps(n_u, start_us),
+                pa.array(np.full(n_u, self.bin_seconds, dtype=np.int32)),
+                _dict(u_et, n_u, self.names.entity_types),
+                _dict(u_ent, n_u, self.names.entities.array),
+                pa.array(np.frombuffer(u_asn, np.uint32)),
+                pa.array(np.frombuffer(u_routes, np.float64)),
+            ],
+            schema=UPSTREAM_SCHEMA,
+        )
+        r_et, r_ent, r_peer = reps
+        n_r = len(r_peer) // 4
+        keys = self.state.peers.key
+        reporters = pa.Table.from_arrays(
+            [
+                timestamps(n_r, start_us),
+                pa.array(np.full(n_r, self.bin_seconds, dtype=np.int32)),
+                _dict(r_et, n_r, self.names.entity_types),
+                _dict(r_ent, n_r, self.names.entities.array),
+                pa.array(keys[np.frombuffer(r_peer, np.int32)], pa.uint64()),
+            ],
+            schema=REPORTER_SCHEMA,
+        )
+        return SignalPartial(values, upstreams, reporters, derived)
 
-    def _peer_rows(
-        self, start_us: int, size4: np.ndarray, size6: np.ndarray, ff: dict[int, np.ndarray]
-    ) -> pa.Table:
+    def _peer_rows(self, start_us: int) -> pa.Table:
         """One row per (peer, family) with a route: its table size and full-feed class."""
         peers = self.state.peers
-        sel = [np.flatnonzero(size4 > 0), np.flatnonzero(size6 > 0)]
-        take = pa.array(np.concatenate(sel), pa.int64())
+        _, asn_b, size_b, _, ff_b = self.state.core.peers()
+        n = peers.size
+        if self._peers_cache is None or self._peers_cache[0] != n:
+            self._peers_cache = (n, pa.array(peers.collector, pa.string()), pa.array(peers.ip, pa.string()))
+        _, coll, ip = self._peers_cache
+        size = np.frombuffer(size_b, np.int64).reshape(-1, 2)
+        ff = np.frombuffer(ff_b, np.uint8).reshape(-1, 2)
+        asn = np.frombuffer(asn_b, np.uint32)
+        sel = [np.flatnonzero(size[:, 0] > 0), np.flatnonzero(size[:, 1] > 0)]
+        take = np.concatenate(sel)
+        idx = pa.array(take, pa.int64())
         m = len(take)
         return pa.table(
             {
                 "bin_start": timestamps(m, start_us),
                 "bin_seconds": pa.array(np.full(m, self.bin_seconds, dtype=np.int32)),
-                "collector": pa.array(peers.collector, pa.string()).take(take),
-                "peer_ip": pa.array(peers.ip, pa.string()).take(take),
-                "peer_asn": pa.array(peers.asn[take.to_numpy()].astype(np.uint64)),
+                "collector": coll.take(idx),
+                "peer_ip": ip.take(idx),
+                "peer_asn": pa.array(asn[take].astype(np.uint64)),
                 "afi": pa.array(np.repeat(np.array([4, 6], dtype=np.uint8), [len(s) for s in sel])),
-                "table_size": pa.array(np.concatenate([size4[sel[0]], size6[sel[1]]]).astype(np.int64)),
-                "full_feed": pa.array(np.concatenate([ff[4][sel[0]], ff[6][sel[1]]]).astype(bool)),
+                "table_size": pa.array(np.concatenate([size[sel[0], 0], size[sel[1], 1]])),
+                "full_feed": pa.array(np.concatenate([ff[sel[0], 0], ff[sel[1], 1]]).astype(bool)),
             },
             schema=PEER_SCHEMA,
         )
 
 
-def _split_by_bin(cols: C.Columns, bins: np.ndarray) -> list[tuple[int, C.Columns]]:
-    """The elements of each bin, bins in order. A batch is most often inside one bin, or spans
-    a few in time order: then its parts are slices, with no sort and no copy."""
-    lo, hi = int(bins.min()), int(bins.max())
-    if lo == hi:
-        return [(lo, cols)]
-    if hi - lo <= 4096 and bool((bins[1:] >= bins[:-1]).all()):
-        cuts = np.searchsorted(bins, np.arange(lo, hi + 2)).tolist()
-        return [(lo + k, C.rows(cols, a, b)) for k, (a, b) in enumerate(pairwise(cuts)) if b > a]
-    return [(int(b), C.take(cols, np.flatnonzero(bins == b))) for b in np.unique(bins).tolist()]
+def _dict(indices: bytes, n: int, dictionary: pa.Array) -> pa.DictionaryArray:
+    idx = pa.Array.from_buffers(pa.int32(), n, [None, pa.py_buffer(indices)])
+    return pa.DictionaryArray.from_arrays(idx, dictionary, safe=False).cast(STR)
+
+
+def _timestamps(batch: pa.RecordBatch) -> npt.NDArray[np.int64]:
+    col = batch.column("timestamp")
+    return np.asarray(col.view(pa.int64()).to_numpy(zero_copy_only=False), dtype=np.int64)
+
+
+def _addresses(
+    weight: npt.NDArray[np.float64], fam6: npt.NDArray[np.bool_]
+) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.uint64]]:
+    """Country row weights (/24- or /48-equivalents) as whole addresses, in two uint64 halves:
+    IPv4 × 2^8, IPv6 × 2^80 (2^128 and more clamp to 2^128 - 1)."""
+    lo = np.zeros(len(weight), np.uint64)
+    hi = np.zeros(len(weight), np.uint64)
+    v4 = ~fam6
+    lo[v4] = np.rint(np.ldexp(weight[v4], 8)).astype(np.uint64)
+    w6 = np.ldexp(weight[fam6], 16)  # in /64s: hi word exactly, fraction = addresses within a /64
+    whole = np.floor(w6)
+    big = whole >= 2.0**64
+    hi6 = np.where(big, 0.0, whole).astype(np.uint64)
+    hi6[big] = np.uint64(2**64 - 1)
+    lo6 = np.rint(np.ldexp(w6 - whole, 64))
+    lo6 = np.where(lo6 >= 2.0**64, 2.0**64 - 2048, lo6).astype(np.uint64)
+    lo6[big] = np.uint64(2**64 - 1)
+    hi[fam6], lo[fam6] = hi6, lo6
+    return lo, hi
+
+
+def _split_by_bin(bins: npt.NDArray[np.int64]) -> list[tuple[int, int, int]]:
+    """(bin, first row, end row) of each bin's rows; ``bins`` ascending (a batch is most often
+    inside one bin, or spans a few in time order)."""
+    if int(bins[0]) == int(bins[-1]):
+        return [(int(bins[0]), 0, len(bins))]
+    cuts = np.flatnonzero(bins[1:] != bins[:-1]) + 1
+    edges = [0, *cuts.tolist(), len(bins)]
+    return [(int(bins[a]), a, b) for a, b in pairwise(edges)]
 
 
 def _canonical(prefixes: Sequence[str]) -> list[str]:
     import ipaddress
 
     return [str(ipaddress.ip_network(p, strict=False)) for p in prefixes]
-
-
-def _empty_columns() -> C.Columns:
-    z = np.zeros(0)
-    return C.Columns(
-        ts=z.astype(np.int64),
-        kind=z.astype(np.int8),
-        peer_key=z.astype(np.uint64),
-        collector=np.zeros(0, dtype=object),
-        peer_afi=z.astype(np.uint8),
-        peer_ip=np.zeros((0, 16), np.uint8),
-        peer_asn=z.astype(np.uint32),
-        afi=z.astype(np.uint8),
-        prefix=np.zeros((0, 16), np.uint8),
-        prefix_len=z.astype(np.uint8),
-        path_hash=z.astype(np.uint64),
-        path_offsets=np.zeros(1, np.int64),
-        path_values=z.astype(np.uint32),
-        seg_offsets=np.zeros(1, np.int64),
-        seg_values=z.astype(np.uint16),
-        new_state=z.astype(np.int16),
-    )
-
-
-_EMPTY = _empty_columns()

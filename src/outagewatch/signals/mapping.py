@@ -137,9 +137,9 @@ def _group(
 
 
 class CountryIndex:
-    """Per prefix id: its countries and weights, as growing CSR-like arrays. Rows are appended
-    as prefixes are mapped (ids only grow), so the CSR index grows with them: nothing is
-    re-sorted or copied whole when a bin maps a few new prefixes."""
+    """Per prefix id: its countries and weights, as growing arrays (rows appended as prefixes are
+    mapped, in prefix id order: ids only grow). The compiled core keeps its own copy of the rows
+    (in whole addresses); these are for the store's entity tables."""
 
     def __init__(self) -> None:
         self.codes: list[str] = []
@@ -148,10 +148,6 @@ class CountryIndex:
         self._country = Growable(np.zeros(0), np.int64)
         self._weight = Growable(np.zeros(0), np.float64)
         self.mapped = 0  # prefix ids < mapped have been looked up
-        self._counts = Growable(np.zeros(0), np.int64)  # rows per mapped prefix id
-        self._starts = Growable([0], np.int64)  # first position in _order per prefix id
-        self._order = Growable(np.zeros(0), np.int64)  # rows in prefix id order
-        self._holders: dict[int, tuple[int, npt.NDArray[np.bool_]]] = {}
 
     @property
     def prefix(self) -> npt.NDArray[np.int64]:
@@ -168,54 +164,28 @@ class CountryIndex:
         """/24- or /48-equivalents of each row."""
         return self._weight.view
 
-    def extend(self, mapper: PrefixMapper | None, afi: U8, prefix: U8, plen: U8) -> None:
-        """Map the prefixes with ids ``mapped .. mapped + len(afi)``."""
+    def extend(
+        self, mapper: PrefixMapper | None, afi: U8, prefix: U8, plen: U8
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.float64]]:
+        """Map the prefixes with ids ``mapped .. mapped + len(afi)``; returns their rows
+        (prefix id, country code index, weight), in prefix id order."""
         base = self.mapped
         self.mapped += len(afi)
         if mapper is None or len(afi) == 0:
-            idx: npt.NDArray[np.int64] = np.zeros(0, dtype=np.int64)
-        else:
-            got, cc, w = mapper.map_prefixes(afi, prefix, plen)
-            idx = np.asarray(got, dtype=np.int64)
-            uniq, inv = np.unique(np.asarray(cc, dtype=str), return_inverse=True)
-            lut = np.array([self._code(str(u)) for u in uniq], dtype=np.int64)
-            r0 = len(self._prefix)
-            self._prefix.append(idx + base)
-            self._country.append(lut[inv.reshape(-1)])
-            self._weight.append(np.asarray(w, dtype=np.float64))
-            self._order.append(r0 + np.argsort(idx, kind="stable"))
-        counts = np.bincount(idx, minlength=len(afi)).astype(np.int64)
-        self._counts.append(counts)
-        self._starts.append(self._starts.view[-1] + np.cumsum(counts))
+            return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0)
+        got, cc, w = mapper.map_prefixes(afi, prefix, plen)
+        idx = np.asarray(got, dtype=np.int64)
+        order = np.argsort(idx, kind="stable")
+        uniq, inv = np.unique(np.asarray(cc, dtype=str), return_inverse=True)
+        lut = np.array([self._code(str(u)) for u in uniq], dtype=np.int64)
+        rows = (idx[order] + base, lut[inv.reshape(-1)][order], np.asarray(w, dtype=np.float64)[order])
+        self._prefix.append(rows[0])
+        self._country.append(rows[1])
+        self._weight.append(rows[2])
+        return rows
 
     def _code(self, cc: str) -> int:
         if cc not in self._code_of:
             self._code_of[cc] = len(self.codes)
             self.codes.append(cc)
         return self._code_of[cc]
-
-    def explode(
-        self, prefix_ids: npt.NDArray[np.int64]
-    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
-        """(position in ``prefix_ids``, country code) for every country each prefix touches."""
-        owner, rows = self.rows(prefix_ids)
-        return owner, self.country[rows]
-
-    def rows(self, prefix_ids: npt.NDArray[np.int64]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
-        """(position in ``prefix_ids``, row of ``prefix``/``country``/``weight``) for every
-        country each prefix touches."""
-        owner, pos = _runs(self._starts.view[prefix_ids], self._counts.view[prefix_ids])
-        return owner, self._order.view[pos].astype(np.int64)
-
-    def holders(self, family: int, prefix_afi: npt.NDArray[np.uint8]) -> npt.NDArray[np.bool_]:
-        """Per country code: whether it holds a prefix of the family (looks at new rows only)."""
-        n0, have = self._holders.get(family, (0, np.zeros(0, dtype=bool)))
-        n = len(self._prefix)
-        if n0 != n or len(have) != len(self.codes):
-            new = self.country[n0:n][prefix_afi[self.prefix[n0:n]] == family]
-            grown = np.zeros(len(self.codes), dtype=bool)
-            grown[: len(have)] = have
-            grown[new] = True
-            have = grown
-            self._holders[family] = (n, have)
-        return have

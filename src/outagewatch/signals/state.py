@@ -1,265 +1,385 @@
-"""Routing state per (collector, peer), columnar: a dense peer × prefix matrix of path ids.
+"""Routing state per (collector, peer), held by the compiled core (:mod:`outagewatch.signals._engine`).
 
-``routes[peer, prefix]`` holds the interned path id of the peer's current route to the prefix
-(0: no route). Origin and upstream of a route are ``paths.origin[id]`` / ``paths.upstream[id]``.
-4 bytes per (peer, prefix) cell: 1.2 M prefixes × 100 peers ≈ 480 MB.
+The core keeps the prefix, path and peer dictionaries, the route matrix (``routes[prefix][peer]``:
+the interned path id of the peer's route, 0 = none), per-peer table sizes and everything the
+per-bin signals are kept from. This module is its Python face: peer metadata (collector, address
+text), read-only copies of the tables for snapshots, entity tables and tests, and the calls that
+change routes outside a bin (a RIB dump, a restored snapshot, updates applied between bins).
 
-Updates are applied one bin at a time: the dictionaries (prefixes, paths, peers) are vectorised,
-and a compiled loop (:mod:`outagewatch.signals._statecore`) writes the updates in sequence
-order, giving each the route it replaced, which classifies it. A peer state change away from
-Established withdraws all the peer's routes at that point of the sequence; a RIB dump
-replaces the state of every peer of its collector.
+Element batches go to the core as they are (Arrow C data interface): :func:`parts_of` describes
+rows of a batch, :meth:`RoutingState.resolve` gives every row its ids.
 """
 
 from __future__ import annotations
 
+import ipaddress
+from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 
-from outagewatch.model.element import KIND_ANNOUNCE, KIND_RIB, KIND_STATE, KIND_WITHDRAW, STATE_ESTABLISHED
-from outagewatch.signals import _rollupcore, _statecore  # type: ignore[attr-defined]
-from outagewatch.signals.columns import Columns
-from outagewatch.signals.growable import GrowableStrings
-from outagewatch.signals.hashing import HashIndex
-from outagewatch.signals.paths import PathTable
-from outagewatch.signals.registry import PeerTable, PrefixTable
+from outagewatch.signals import _engine  # type: ignore[attr-defined]
+from outagewatch.signals.hashing import string_hash
 
 I64 = npt.NDArray[np.int64]
-MAX_PENDING_CELLS = 5_000_000
-"""Changed cells kept for :meth:`RoutingState.take_changes` (24 bytes each); past that, None."""
+U8 = npt.NDArray[np.uint8]
+U32 = npt.NDArray[np.uint32]
+MODE_BIN, MODE_RIB = 0, 1
+Part = tuple[object, object, int, int, bytes]
+"""What the core reads of some rows of a batch: its two Arrow capsules, the row range and the
+64-bit hash of each collector name of its dictionary."""
 
 
 @dataclass(frozen=True, slots=True)
-class Cells:
-    """Route cells written by updates, one entry per update in sequence order: path id before and
-    after it (0: no route). Summing ``new - old`` per cell telescopes to the net change, as long
-    as the cell's peer was not cleared in between (clears are counted apart: :meth:`RoutingState.clears`)."""
+class Rows:
+    """Rows ``lo .. hi - 1`` of an element batch (a bin's share of a reader batch)."""
 
-    peer: I64
-    prefix: I64
-    old: npt.NDArray[np.uint32]
-    new: npt.NDArray[np.uint32]
-
-
-@dataclass(frozen=True, slots=True)
-class Updates:
-    """Announcements and withdrawals of one bin, classified (one entry per update)."""
-
-    peer: I64
-    prefix: I64
-    announce: npt.NDArray[np.bool_]
-    duplicate: npt.NDArray[np.bool_]
-    path_change: npt.NDArray[np.bool_]
-    origin: npt.NDArray[np.uint32]  # new route's origin (A) or withdrawn route's origin (W), 0 unknown
-    sessions_down: int
+    batch: pa.RecordBatch
+    lo: int
+    hi: int
 
     def __len__(self) -> int:
-        return len(self.peer)
+        return self.hi - self.lo
+
+
+@lru_cache(maxsize=4096)
+def _collector_hashes(names: tuple[str, ...]) -> bytes:
+    return np.array([string_hash(n) for n in names], dtype=np.uint64).tobytes()
+
+
+def parts_of(rows: Sequence[Rows]) -> list[Part]:
+    """The core's view of some batch rows (no copy: Arrow capsules)."""
+    out: list[Part] = []
+    for r in rows:
+        names = tuple(str(n) for n in r.batch.column("collector").dictionary.to_pylist())
+        schema, array = r.batch.__arrow_c_array__()
+        out.append((schema, array, r.lo, r.hi, _collector_hashes(names)))
+    return out
+
+
+def _np(buf: bytes, dtype: npt.DTypeLike) -> npt.NDArray[np.generic]:
+    return np.frombuffer(buf, dtype=dtype)
+
+
+def unit_weight(afi: U8, plen: U8) -> npt.NDArray[np.float64]:
+    """/24-equivalents (IPv4) or /48-equivalents (IPv6) of whole prefixes."""
+    unit = np.where(afi == 4, 24, 48).astype(np.float64)
+    return np.asarray(np.exp2(unit - plen.astype(np.float64)), dtype=np.float64)
+
+
+class PeerTable:
+    """Every (collector, peer address) seen; index = peer id. Names live here, numbers in the core."""
+
+    def __init__(self, core: _engine.Core) -> None:
+        self._core = core
+        self.collector: list[str] = []
+        self.ip: list[str] = []
+        self._afi: list[int] = []
+
+    @property
+    def size(self) -> int:
+        return len(self.collector)
+
+    def _numbers(self) -> tuple[bytes, ...]:
+        return tuple(self._core.peers())
+
+    @property
+    def key(self) -> npt.NDArray[np.uint64]:
+        return _np(self._numbers()[0], np.uint64)  # type: ignore[return-value]
+
+    @property
+    def asn(self) -> U32:
+        return _np(self._numbers()[1], np.uint32)  # type: ignore[return-value]
+
+    @property
+    def afi(self) -> U8:
+        return np.array(self._afi, dtype=np.uint8)
+
+    def add(self, collector: str, ip: str, afi: int) -> None:
+        self.collector.append(collector)
+        self.ip.append(ip)
+        self._afi.append(afi)
+
+    def add_known(self, key: int, collector: str, ip: str, asn: int, afi: int) -> int:
+        """Register a peer by key (a snapshot's, a benchmark's); returns its id."""
+        ids = _np(
+            self._core.add_peers(np.array([key], np.uint64), np.array([asn], np.uint32)), np.int32
+        )
+        pid = int(ids[0])
+        if pid == self.size:
+            self.add(collector, ip, afi)
+        return pid
+
+
+class PrefixTable:
+    """Every prefix seen (index = prefix id): read-only copies of the core's table."""
+
+    def __init__(self, core: _engine.Core) -> None:
+        self._core = core
+        self._afi = np.zeros(0, np.uint8)
+        self._addr = np.zeros((0, 16), np.uint8)
+        self._plen = np.zeros(0, np.uint8)
+
+    @property
+    def size(self) -> int:
+        return int(self._core.counts()["prefixes"])
+
+    def _sync(self) -> None:
+        have, n = len(self._afi), self.size
+        if n > have:
+            afi, addr, plen = self._core.prefixes(have, n)
+            self._afi = np.concatenate([self._afi, _np(afi, np.uint8)])
+            self._addr = np.concatenate([self._addr, _np(addr, np.uint8).reshape(-1, 16)])
+            self._plen = np.concatenate([self._plen, _np(plen, np.uint8)])
+
+    @property
+    def afi(self) -> U8:
+        self._sync()
+        return self._afi
+
+    @property
+    def addr(self) -> U8:
+        """(prefixes, 16) network addresses."""
+        self._sync()
+        return self._addr
+
+    @property
+    def plen(self) -> U8:
+        self._sync()
+        return self._plen
+
+    def weights(self) -> npt.NDArray[np.float64]:
+        return unit_weight(self.afi, self.plen)
+
+    def family(self, afi: int) -> I64:
+        return np.flatnonzero(self.afi == afi)
+
+    def ids(self, afi: U8, prefix: U8, plen: U8) -> tuple[I64, I64]:
+        """Prefix ids (inserting new prefixes) and the positions of newly added ones."""
+        before = self.size
+        ids = _np(
+            self._core.add_prefixes(
+                np.ascontiguousarray(afi, np.uint8),
+                np.ascontiguousarray(prefix, np.uint8),
+                np.ascontiguousarray(plen, np.uint8),
+            ),
+            np.int32,
+        ).astype(np.int64)
+        new = ids >= before
+        first = np.zeros(len(ids), dtype=bool)
+        if new.any():
+            _, pos = np.unique(ids[new], return_index=True)
+            first[np.flatnonzero(new)[pos]] = True
+        return ids, np.flatnonzero(first)
+
+    def text(self, idx: I64) -> list[str]:
+        """Prefixes as text."""
+        return [prefix_text(int(self.afi[i]), bytes(self.addr[i]), int(self.plen[i])) for i in idx]
+
+
+class PathTable:
+    """Every AS path interned (index = path id, 0 = no route): hash, origin and upstream ASN."""
+
+    def __init__(self, core: _engine.Core) -> None:
+        self._core = core
+
+    @property
+    def size(self) -> int:
+        return int(self._core.counts()["paths"])
+
+    def _facts(self) -> tuple[bytes, bytes, bytes]:
+        h, o, u = self._core.paths(0, self.size)
+        return h, o, u
+
+    @property
+    def hash(self) -> npt.NDArray[np.uint64]:
+        return _np(self._facts()[0], np.uint64)  # type: ignore[return-value]
+
+    @property
+    def origin(self) -> U32:
+        return _np(self._facts()[1], np.uint32)  # type: ignore[return-value]
+
+    @property
+    def upstream(self) -> U32:
+        return _np(self._facts()[2], np.uint32)  # type: ignore[return-value]
+
+    def intern_facts(self, hashes: npt.NDArray[np.uint64], origin: U32, upstream: U32) -> U32:
+        """Path ids for paths known only by hash and facts (restoring a snapshot)."""
+        return _np(  # type: ignore[return-value]
+            self._core.intern_paths(
+                np.ascontiguousarray(hashes, np.uint64),
+                np.ascontiguousarray(origin, np.uint32),
+                np.ascontiguousarray(upstream, np.uint32),
+            ),
+            np.uint32,
+        )
 
 
 class RoutingState:
-    """Prefix, peer and path dictionaries plus the route matrix."""
+    """The compiled routing state and its Python face."""
 
     def __init__(self, peer_capacity: int = 64, prefix_capacity: int = 1 << 18) -> None:
-        """The route matrix starts with room for ``peer_capacity`` × ``prefix_capacity`` cells.
-        Its zero pages cost no memory until written (the allocator maps them lazily), so a
-        generous start saves the copies of growing it (64 peers × 262,144 prefixes: 64 MiB of
-        address space, none of it resident until routes arrive)."""
-        self.peers = PeerTable()
-        self.prefixes = PrefixTable()
-        self.paths = PathTable()
-        self._routes = np.zeros((peer_capacity, prefix_capacity), dtype=np.uint32)
-        self._sizes: I64 | None = None  # per peer: [IPv4, IPv6] routes, kept up to date by apply()
-        self.origin_families = np.zeros(0, dtype=np.uint64)  # sorted origin*8 + afi ever announced
-        self._origin_seen = HashIndex()  # the same keys, to find new ones without a sort
-        self.version = 0  # bumped by every change of routes: equal versions, equal state
-        self._as_names = GrowableStrings()
-        self.as_index = HashIndex()  # origin ASNs (non-zero) → AS entity id, in the order first seen
-        self.rib_version = 0  # bumped by cells set directly (RIB loads, restores), not as updates
-        self._clears = np.zeros(0, dtype=np.int64)  # per peer id: times its routes were cleared
-        self._pending: list[Cells] | None = []  # cells changed by updates, until take_changes()
-        self._pending_n = 0
+        """Room for ``peer_capacity`` peers × ``prefix_capacity`` prefixes to start with (grown
+        as needed; untouched pages of the matrix cost no memory)."""
+        self.core = _engine.Core(0.75, peer_capacity, prefix_capacity)
+        self.peers = PeerTable(self.core)
+        self.prefixes = PrefixTable(self.core)
+        self.paths = PathTable(self.core)
 
     @property
-    def known_as(self) -> npt.NDArray[np.uint32]:
-        """Sorted origin ASNs ever announced (0, unknown, excluded)."""
-        asns = (self.origin_families >> np.uint64(3)).astype(np.uint32)  # sorted: keys are sorted
-        first = np.ones(len(asns), dtype=bool)
-        first[1:] = asns[1:] != asns[:-1]
-        out: npt.NDArray[np.uint32] = asns[first & (asns != 0)]
-        return out
+    def version(self) -> int:
+        """Bumped by every change of a route: equal versions, equal routes."""
+        return int(self.core.counts()["version"])
 
-    def note_origins(self, path: npt.NDArray[np.uint32], prefix: I64) -> None:
-        self.add_origin_families(
-            self.paths.origin[path].astype(np.uint64) * np.uint64(8) + self.prefixes.afi[prefix]
+    def resolve(self, rows: Sequence[Rows], mode: int = MODE_BIN) -> int:
+        """Give every row of ``rows`` its ids in the core (new peers registered here); returns
+        the number of rows."""
+        n, new_pos = self.core.resolve(parts_of(rows), mode)
+        if new_pos:
+            self._add_peers(rows, _np(new_pos, np.int64))
+        return int(n)
+
+    def _add_peers(self, rows: Sequence[Rows], positions: npt.NDArray[np.generic]) -> None:
+        starts = np.cumsum([0] + [len(r) for r in rows])
+        for pos in positions.tolist():
+            k = int(np.searchsorted(starts, pos, side="right")) - 1
+            r = rows[k]
+            i = r.lo + pos - int(starts[k])
+            afi = int(r.batch.column("peer_afi")[i].as_py())
+            raw = bytes(r.batch.column("peer_ip")[i].as_py())
+            ip = ipaddress.IPv4Address(raw[:4]) if afi == 4 else ipaddress.IPv6Address(raw)
+            self.peers.add(str(r.batch.column("collector")[i].as_py()), str(ip), afi)
+
+    def apply(self, rows: Sequence[Rows] | pa.RecordBatch) -> int:
+        """Apply updates and session downs in time order outside any bin (they bring the state
+        forward; they are no bin's churn). Returns the rows applied."""
+        if isinstance(rows, pa.RecordBatch):
+            rows = [Rows(rows, 0, rows.num_rows)]
+        n = self.resolve(rows, MODE_BIN)
+        self.core.apply(False)
+        return n
+
+    def load_rib(self, batch: pa.RecordBatch, *, first: bool) -> int:
+        """Set the routes of a RIB batch's RIB rows; on the first batch of a dump, every peer of
+        its collectors is cleared first. Returns the RIB rows."""
+        kind = batch.column("kind")
+        codes = [i for i, k in enumerate(kind.dictionary.to_pylist()) if k == "B"]
+        if not codes:
+            return 0
+        rib = np.isin(kind.indices.to_numpy(zero_copy_only=False), codes)
+        if not rib.any():
+            return 0
+        if first:
+            coll = batch.column("collector")
+            used = np.unique(coll.indices.to_numpy(zero_copy_only=False)[rib])
+            names = {str(coll.dictionary[int(i)].as_py()) for i in used}
+            stale = [i for i, c in enumerate(self.peers.collector) if c in names]
+            if stale:
+                self.core.clear_peers(np.array(stale, dtype=np.int64))
+        self.resolve([Rows(batch, 0, batch.num_rows)], MODE_RIB)
+        self.core.set_rib()
+        return int(rib.sum())
+
+    def set_routes(self, peer: I64, prefix: I64, path: U32) -> None:
+        """Set cells directly (snapshots, benchmarks); later entries win."""
+        self.core.set_routes(
+            np.ascontiguousarray(peer, np.int64),
+            np.ascontiguousarray(prefix, np.int64),
+            np.ascontiguousarray(path, np.uint32),
         )
-
-    def add_origin_families(self, keys: npt.NDArray[np.uint64]) -> None:
-        """Record (origin ASN × 8 + afi) keys; origin ASNs not seen before get AS entity ids."""
-        keys = np.ascontiguousarray(keys, dtype=np.uint64)
-        _, first_pos = self._origin_seen.get_or_insert(keys)
-        if not len(first_pos):
-            return
-        new = np.sort(keys[first_pos])  # not in origin_families: it holds the same keys as the index
-        fam = self.origin_families
-        self.origin_families = np.insert(fam, np.searchsorted(fam, new), new).astype(np.uint64)
-        asns = new >> np.uint64(3)
-        asns = asns[asns != 0]
-        _, first = self.as_index.get_or_insert(asns)
-        self._as_names.append(pa.array(asns[first].astype(np.uint32)).cast(pa.string()))
-
-    def as_ids(self, asns: npt.NDArray[np.uint32]) -> I64:
-        """AS entity id of each origin ASN (ids in the order ASNs were first seen); -1 unknown."""
-        return self.as_index.lookup(asns.astype(np.uint64))
-
-    def as_names(self) -> pa.Array:
-        """The AS entity names (ASNs as text), indexed by AS entity id (kept as ids are made)."""
-        assert len(self._as_names) == self.as_index.size
-        return self._as_names.array
-
-    @property
-    def routes(self) -> npt.NDArray[np.uint32]:
-        """The live part of the route matrix (peers × prefixes)."""
-        return self._routes[: self.peers.size, : self.prefixes.size]
-
-    def ensure_capacity(self) -> None:
-        rows, cols = self._routes.shape
-        need_r, need_c = self.peers.size, self.prefixes.size
-        if need_r <= rows and need_c <= cols:
-            return
-        new_r = max(rows, need_r if need_r <= rows else max(need_r, rows * 2))
-        new_c = max(cols, need_c if need_c <= cols else max(need_c, cols * 2))
-        grown = np.zeros((new_r, new_c), dtype=np.uint32)
-        grown[:rows, :cols] = self._routes
-        self._routes = grown
-
-    def nbytes(self) -> int:
-        return int(self._routes.nbytes + self.paths.nbytes() + self.prefixes.addr.nbytes * 2)
-
-    def table_sizes(self) -> tuple[I64, I64]:
-        """Per peer: number of IPv4 and IPv6 prefixes with a route (counted incrementally)."""
-        n = self.peers.size
-        if self._sizes is None or len(self._sizes) < n:
-            v4, v6 = self._count_sizes()
-            self._sizes = np.zeros((max(n, self._routes.shape[0]), 2), dtype=np.int64)
-            self._sizes[:n, 0], self._sizes[:n, 1] = v4, v6
-        return self._sizes[:n, 0].copy(), self._sizes[:n, 1].copy()
-
-    def _count_sizes(self) -> tuple[I64, I64]:
-        sizes = np.zeros((self.peers.size, 2), dtype=np.int64)
-        _rollupcore.row_sizes(self._routes, self.peers.size, self.prefixes.afi, sizes)
-        return sizes[:, 0].copy(), sizes[:, 1].copy()
-
-    def set_routes(self, peer: I64, prefix: I64, path: npt.NDArray[np.uint32]) -> None:
-        """Set cells directly (RIB rows, snapshots); later entries win."""
-        self.ensure_capacity()
-        self._routes[peer, prefix] = path
-        self.version += 1
-        self.rib_version += 1
-        self._sizes = None  # recounted on demand (RIB loads and restores are rare)
 
     def clear_peers(self, peer: I64) -> None:
-        self._routes[peer, : self.prefixes.size] = 0  # cells past the live prefixes are all 0
-        self.version += 1
-        if self._sizes is not None:
-            self._sizes[peer[peer < len(self._sizes)]] = 0
-        if len(peer):
-            self._grow_clears()
-            np.add.at(self._clears, peer, 1)
+        self.core.clear_peers(np.ascontiguousarray(peer, np.int64))
 
-    def _log_changes(self, cells: Cells) -> None:
-        if self._pending is None:
-            return
-        self._pending.append(cells)
-        self._pending_n += len(cells.peer)
-        if self._pending_n > MAX_PENDING_CELLS:  # nobody is taking them: stop keeping them
-            self._pending = None
+    def note_origins(self, path: U32, prefix: I64) -> None:
+        """Record the (origin, family) of routes set directly (as announcements record them)."""
+        origin = self.paths.origin[np.asarray(path, np.int64)].astype(np.uint64)
+        afi = self.prefixes.afi[np.asarray(prefix, np.int64)].astype(np.uint64)
+        self.add_origin_families(np.unique(origin * np.uint64(8) + afi))
 
-    def take_changes(self) -> Cells | None:
-        """Every route cell that updates changed since the last call (in order; a cell may
-        appear more than once), or None when they were too many to keep. Cells set directly
-        (RIB loads, restores) and peers cleared are not listed: see ``rib_version`` and
-        :meth:`clears`."""
-        pending, self._pending, self._pending_n = self._pending, [], 0
-        if pending is None:
-            return None
-        if len(pending) == 1:
-            return pending[0]
-        return Cells(
-            np.concatenate([c.peer for c in pending] or [np.zeros(0, np.int64)]),
-            np.concatenate([c.prefix for c in pending] or [np.zeros(0, np.int64)]),
-            np.concatenate([c.old for c in pending] or [np.zeros(0, np.uint32)]),
-            np.concatenate([c.new for c in pending] or [np.zeros(0, np.uint32)]),
+    def add_origin_families(self, keys: npt.NDArray[np.uint64]) -> None:
+        """Origin ASNs announced, as keys origin × 8 + afi (AS entities are made for them)."""
+        self.core.add_origins(np.ascontiguousarray(keys, np.uint64))
+
+    @property
+    def origin_families(self) -> npt.NDArray[np.uint64]:
+        """Sorted keys origin × 8 + afi of every (origin, family) ever announced."""
+        return np.sort(_np(self.core.origin_keys(), np.uint64))  # type: ignore[return-value]
+
+    @property
+    def known_as(self) -> U32:
+        """Sorted origin ASNs ever announced (0, unknown, excluded)."""
+        asns = (self.origin_families >> np.uint64(3)).astype(np.uint32)
+        return np.unique(asns[asns != 0])
+
+    def as_asns(self, lo: int = 0, hi: int | None = None) -> U32:
+        """The ASN of each AS entity id (ids in the order ASNs were first seen)."""
+        n = int(self.core.counts()["ases"])
+        return _np(self.core.as_asns(lo, n if hi is None else hi), np.uint32)  # type: ignore[return-value]
+
+    def route_table(self) -> tuple[I64, I64, U32]:
+        """Every route: (peer id, prefix id, path id), peer by peer."""
+        peer, prefix, path = self.core.routes()
+        return (
+            _np(peer, np.int32).astype(np.int64),
+            _np(prefix, np.int32).astype(np.int64),
+            _np(path, np.uint32),  # type: ignore[return-value]
         )
+
+    @property
+    def routes(self) -> U32:
+        """The route matrix as a dense peers × prefixes copy (small states: tests, examples)."""
+        out = np.zeros((self.peers.size, self.prefixes.size), dtype=np.uint32)
+        peer, prefix, path = self.route_table()
+        out[peer, prefix] = path
+        return out
+
+    def route_count(self) -> int:
+        v4, v6 = self.table_sizes()
+        return int(v4.sum() + v6.sum())
+
+    def table_sizes(self) -> tuple[I64, I64]:
+        """Per peer: number of IPv4 and IPv6 prefixes with a route."""
+        sizes = _np(self.core.peers()[2], np.int64).reshape(-1, 2)
+        return sizes[:, 0].copy(), sizes[:, 1].copy()
 
     def clears(self, peer: I64) -> I64:
         """How often each of these peers had all its routes cleared (session down, RIB reload)."""
-        out = np.zeros(len(peer), dtype=np.int64)
-        known = peer < len(self._clears)
-        out[known] = self._clears[peer[known]]
-        return out
+        counts = _np(self.core.peers()[3], np.int64)
+        return counts[np.asarray(peer, np.int64)].astype(np.int64)
 
-    def load_rib(self, cols: Columns, *, first: bool) -> None:
-        """Apply RIB rows; on the first batch of a dump, clear every peer of its collectors."""
-        rib = np.flatnonzero(cols.kind == KIND_RIB)
-        if len(rib) == 0:
-            return
-        peer = self.peers.ids(cols)[rib]
-        if first:
-            names = set(cols.collector[rib].tolist())
-            stale = [i for i, c in enumerate(self.peers.collector) if c in names]
-            self.ensure_capacity()
-            self.clear_peers(np.array(stale, dtype=np.int64))
-        prefix, _ = self.prefixes.ids(cols.afi[rib], cols.prefix[rib], cols.prefix_len[rib])
-        path = self.paths.intern(cols, rib)
-        self.set_routes(peer, prefix, path)
-        self.note_origins(path, prefix)
+    def nbytes(self) -> int:
+        return int(self.core.counts()["nbytes"])
 
-    def apply(self, cols: Columns) -> Updates:
-        """Apply one bin of elements (time-sorted) in sequence and classify its updates."""
-        if len(cols):
-            self.version += 1
-        peer_all = self.peers.ids(cols)
-        upd = np.flatnonzero((cols.kind == KIND_ANNOUNCE) | (cols.kind == KIND_WITHDRAW))
-        down = np.flatnonzero(
-            (cols.kind == KIND_STATE) & (cols.new_state >= 0) & (cols.new_state != STATE_ESTABLISHED)
-        )
-        prefix, _ = self.prefixes.ids(cols.afi[upd], cols.prefix[upd], cols.prefix_len[upd])
-        is_a = cols.kind[upd] == KIND_ANNOUNCE
-        path = np.zeros(len(upd), dtype=np.uint32)
-        path[is_a] = self.paths.intern(cols, upd[is_a])
-        self.note_origins(path[is_a], prefix[is_a])
-        self.ensure_capacity()
-        self._grow_clears()
-        if self._sizes is not None and len(self._sizes) < self.peers.size:
-            self._sizes = None  # recounted on demand
-        peer = np.ascontiguousarray(peer_all[upd], dtype=np.int64)
-        prev = np.empty(len(upd), dtype=np.uint32)
-        _statecore.apply(
-            self._routes,
-            upd,
-            peer,
-            np.ascontiguousarray(prefix, dtype=np.int64),
-            path,
-            down,
-            np.ascontiguousarray(peer_all[down], dtype=np.int64),
-            self.prefixes.afi,
-            self._sizes,
-            self._clears,
-            prev,
-        )
-        self._log_changes(Cells(peer, prefix, prev, path))
-        present = prev != 0
-        dup = present & (prev == path) & is_a
-        change = present & (prev != path) & is_a
-        origin = self.paths.origin[np.where(is_a, path, prev)]  # new route's, or the withdrawn one's
-        return Updates(peer, prefix, is_a, dup, change, origin, len(down))
 
-    def _grow_clears(self) -> None:
-        if len(self._clears) < self.peers.size:
-            grown = np.zeros(self.peers.size, dtype=np.int64)
-            grown[: len(self._clears)] = self._clears
-            self._clears = grown
+def prefix_text(afi: int, addr: bytes, plen: int) -> str:
+    if afi == 4:
+        return f"{ipaddress.IPv4Address(addr[:4])}/{plen}"
+    return f"{ipaddress.IPv6Address(addr)}/{plen}"
+
+
+def parse_prefix(text: str) -> tuple[int, bytes, int]:
+    """``"175.45.176.0/22"`` → (4, 16-byte address, 22)."""
+    net = ipaddress.ip_network(text, strict=False)
+    raw = net.network_address.packed
+    return net.version, raw + bytes(16 - len(raw)), net.prefixlen
+
+
+def prefix_texts(afi: U8, addr: U8, plen: U8) -> list[str]:
+    """Text of many prefixes (IPv4 vectorised through Arrow; IPv6 through ipaddress)."""
+    import pyarrow.compute as pc
+
+    out: list[str] = [""] * len(afi)
+    v4 = np.flatnonzero(afi == 4)
+    if len(v4):
+        parts = [pa.array(addr[v4, i]).cast(pa.string()) for i in range(4)]
+        dotted = pc.binary_join_element_wise(*parts, ".")
+        text = pc.binary_join_element_wise(dotted, pa.array(plen[v4]).cast(pa.string()), "/")
+        for i, t in zip(v4.tolist(), text.to_pylist(), strict=True):
+            out[i] = str(t)
+    for i in np.flatnonzero(afi != 4).tolist():
+        out[i] = prefix_text(int(afi[i]), bytes(addr[i]), int(plen[i]))
+    return out

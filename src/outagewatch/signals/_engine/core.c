@@ -1,0 +1,424 @@
+/* core.c: the engine's tables: creating peers, prefixes, paths, ASes, entities, cells. */
+#include "core.h"
+
+int ow_reserve(void **p, int64_t *cap, int64_t need, size_t size) {
+    if (need <= *cap) return 0;
+    int64_t n = *cap ? *cap : 64;
+    while (n < need) n *= 2;
+    void *q = realloc(*p, (size_t)n * size);
+    if (!q) return -1;
+    *p = q;
+    *cap = n;
+    return 0;
+}
+
+int ow_reserve32(void **p, int32_t *cap, int32_t need, size_t size) {
+    int64_t c = *cap;
+    if (ow_reserve(p, &c, need, size) < 0) return -1;
+    *cap = (int32_t)c;
+    return 0;
+}
+
+/* realloc an array of `old` items to `n` items, zeroing the new ones */
+static int grow_zero(void **p, int64_t old, int64_t n, size_t size) {
+    void *q = realloc(*p, (size_t)(n ? n : 1) * size);
+    if (!q) return -1;
+    if (n > old) memset((char *)q + (size_t)old * size, 0, (size_t)(n - old) * size);
+    *p = q;
+    return 0;
+}
+
+static int ent_grow(EntTab *t, int32_t need) {
+    if (need <= t->cap) return 0;
+    int32_t n = t->cap ? t->cap : 64;
+    while (n < need) n *= 2;
+    int32_t old = t->cap;
+    if (grow_zero((void **)&t->flags, old, n, 1) < 0 || grow_zero((void **)&t->name, old, n, 4) < 0 ||
+        grow_zero((void **)&t->s4, old, n, sizeof(Sum4)) < 0 ||
+        grow_zero((void **)&t->em4, (int64_t)old * N_VIS, (int64_t)n * N_VIS, sizeof(double)) < 0 ||
+        grow_zero((void **)&t->s6_idx, old, n, 4) < 0 || grow_zero((void **)&t->churn_slot, old, n, 4) < 0 ||
+        grow_zero((void **)&t->up_head, old, n, 4) < 0 || grow_zero((void **)&t->up_em_n, old, n, 8) < 0)
+        return -1;
+    for (int32_t i = old; i < n; i++) t->s6_idx[i] = t->churn_slot[i] = t->up_head[i] = -1;
+    t->cap = n;
+    return 0;
+}
+
+int core_entity(Core *c, int et, int32_t *id) {
+    EntTab *t = &c->ent[et];
+    if (ent_grow(t, t->n + 1) < 0) return -1;
+    int32_t cap = c->names_log_cap;
+    if (ow_reserve32((void **)&c->names_log_et, &cap, c->n_names_log + 1, 4) < 0) return -1;
+    if (cap != c->names_log_cap) {
+        int32_t *ids = realloc(c->names_log_id, (size_t)cap * 4);
+        if (!ids) return -1;
+        c->names_log_id = ids;
+        c->names_log_cap = cap;
+    }
+    int32_t i = t->n++;
+    c->names_log_et[c->n_names_log] = et;
+    c->names_log_id[c->n_names_log++] = i;
+    t->name[i] = c->n_names++;
+    *id = i;
+    return 0;
+}
+
+int core_init(Core *c, double ff_share, int32_t peer_cap, int32_t pfx_cap) {
+    memset(c, 0, sizeof *c);
+    c->ff_share = ff_share;
+    peer_cap = peer_cap < 8 ? 8 : (peer_cap + 7) / 8 * 8;
+    pfx_cap = pfx_cap < 1024 ? 1024 : (pfx_cap + 63) / 64 * 64;
+    c->peer_cap = peer_cap;
+    c->pfx_cap = pfx_cap;
+    c->bit_words = (size_t)pfx_cap / 64;
+    /* the matrix: pages are mapped lazily, and each prefix's row is zeroed when it is made */
+    c->routes = malloc((size_t)pfx_cap * (size_t)peer_cap * sizeof(uint32_t));
+    if (!c->routes) return -1;
+    if (grow_zero((void **)&c->peer_asn, 0, peer_cap, 4) < 0 || grow_zero((void **)&c->peer_size, 0, 2 * peer_cap, 8) < 0 ||
+        grow_zero((void **)&c->peer_clears, 0, peer_cap, 8) < 0 || grow_zero((void **)&c->peer_stamp, 0, peer_cap, 4) < 0 ||
+        grow_zero((void **)&c->peer_bits, 0, (int64_t)peer_cap * (int64_t)c->bit_words, 8) < 0 ||
+        grow_zero((void **)&c->ff_asn, 0, peer_cap, 4) < 0)
+        return -1;
+    for (int f = 0; f < 2; f++)
+        if (grow_zero((void **)&c->ff[f], 0, peer_cap, 1) < 0 || grow_zero((void **)&c->ff_list[f], 0, peer_cap, 4) < 0 ||
+            grow_zero((void **)&c->group[f], 0, peer_cap, 4) < 0)
+            return -1;
+    size_t p = (size_t)pfx_cap;
+    if (!(c->pfx = malloc(p * sizeof(PrefixInfo))) || !(c->dirty = malloc(4 * p))) return -1;
+    c->dirty_cap = pfx_cap;
+    /* path id 0: no route */
+    c->path_cap = 1024;
+    if (!(c->path = calloc(1024, sizeof(PathInfo)))) return -1;
+    c->path[0].as = c->path[0].pair = -1;
+    c->n_paths = 1;
+    c->ent[ET_COUNTRY].keeps_zero = c->ent[ET_PREFIX].keeps_zero = c->ent[ET_GLOBAL].keeps_zero = 1;
+    int32_t g;
+    if (core_entity(c, ET_GLOBAL, &g) < 0) return -1;
+    c->ent[ET_GLOBAL].flags[g] |= F_PRESENT4 | F_PRESENT6;
+    return 0;
+}
+
+static void ent_free(EntTab *t) {
+    free(t->flags);
+    free(t->name);
+    free(t->s4);
+    free(t->em4);
+    free(t->s6_idx);
+    free(t->s6);
+    free(t->em6);
+    free(t->dirty);
+    free(t->up_dirty);
+    free(t->churn_slot);
+    free(t->up_head);
+    free(t->up_em_n);
+}
+
+static void cells_free(UpCells *u) {
+    u64map_free(&u->map);
+    free(u->ent);
+    free(u->up);
+    free(u->next);
+    free(u->cnt);
+    free(u->em_routes);
+    free(u->em_share);
+}
+
+void core_free(Core *c) {
+    u64map_free(&c->peers);
+    free(c->peer_asn);
+    free(c->peer_size);
+    free(c->peer_clears);
+    free(c->peer_stamp);
+    free(c->peer_bits);
+    free(c->ff_asn);
+    for (int f = 0; f < 2; f++) {
+        free(c->ff[f]);
+        free(c->ff_list[f]);
+        free(c->group[f]);
+    }
+    free(c->pmap.slots);
+    free(c->dirty);
+    free(c->pool);
+    free(c->pfx);
+    free(c->path);
+    free(c->crow_country);
+    free(c->crow_w);
+    free(c->routes);
+    u64map_free(&c->paths);
+    u64map_free(&c->as_map);
+    free(c->as_fam);
+    u64map_free(&c->up_map);
+    u64map_free(&c->pair_map);
+    free(c->pair_as);
+    free(c->pair_up);
+    free(c->pair_cell);
+    for (int e = 0; e < N_ET; e++) ent_free(&c->ent[e]);
+    for (int e = 0; e < 3; e++) cells_free(&c->cells[e]);
+    free(c->watch_pfx);
+    free(c->holder);
+    free(c->names_log_et);
+    free(c->names_log_id);
+    free(c->churn.etype);
+    free(c->churn.ent);
+    free(c->churn.cnt);
+    free(c->churn.mask);
+    free(c->el_kind);
+    free(c->el_peer);
+    free(c->el_pfx);
+    free(c->el_path);
+    free(c->new_peer_pos);
+    free(c->rows.et);
+    free(c->rows.ent);
+    free(c->rows.met);
+    free(c->rows.val);
+    free(c->up_rows.et);
+    free(c->up_rows.ent);
+    free(c->up_rows.up);
+    free(c->up_rows.routes);
+    free(c->rep_rows.et);
+    free(c->rep_rows.ent);
+    free(c->rep_rows.peer);
+    memset(c, 0, sizeof *c);
+}
+
+/* a wider matrix stride for more peers: every live row is copied over */
+static int widen(Core *c, int32_t need) {
+    int32_t old = c->peer_cap, n = old;
+    while (n < need) n = (n * 3 / 2 + 7) / 8 * 8;
+    uint32_t *m = malloc((size_t)c->pfx_cap * (size_t)n * sizeof(uint32_t));
+    if (!m) return -1;
+    for (int32_t p = 0; p < c->n_pfx; p++) {
+        memcpy(m + (size_t)p * n, c->routes + (size_t)p * old, (size_t)old * 4);
+        memset(m + (size_t)p * n + old, 0, (size_t)(n - old) * 4);
+    }
+    free(c->routes);
+    c->routes = m;
+    if (grow_zero((void **)&c->peer_asn, old, n, 4) < 0 || grow_zero((void **)&c->peer_size, 2 * old, 2 * n, 8) < 0 ||
+        grow_zero((void **)&c->peer_clears, old, n, 8) < 0 || grow_zero((void **)&c->peer_stamp, old, n, 4) < 0 ||
+        grow_zero((void **)&c->peer_bits, (int64_t)old * (int64_t)c->bit_words, (int64_t)n * (int64_t)c->bit_words, 8) < 0 ||
+        grow_zero((void **)&c->ff_asn, old, n, 4) < 0)
+        return -1;
+    for (int f = 0; f < 2; f++)
+        if (grow_zero((void **)&c->ff[f], old, n, 1) < 0 || grow_zero((void **)&c->ff_list[f], old, n, 4) < 0 ||
+            grow_zero((void **)&c->group[f], old, n, 4) < 0)
+            return -1;
+    c->peer_cap = n;
+    return 0;
+}
+
+int core_add_peer(Core *c, uint64_t key, uint32_t asn, int32_t *id, int *added) {
+    int32_t i = u64map_get(&c->peers, key, added);
+    if (i < 0) return -1;
+    if (*added) {
+        if (i >= c->peer_cap && widen(c, i + 1) < 0) return -1;
+        c->n_peers = i + 1;
+        c->peer_asn[i] = asn;
+    }
+    *id = i;
+    return 0;
+}
+
+/* room for more prefixes: the matrix grows in place (realloc), per-prefix arrays too, and
+ * every peer's bitmap gets the words of the new prefix ids */
+static int more_prefixes(Core *c) {
+    int32_t old = c->pfx_cap, n = old * 2;
+    size_t stride = (size_t)c->peer_cap;
+    uint32_t *m = realloc(c->routes, (size_t)n * stride * sizeof(uint32_t));
+    if (!m) return -1;
+    c->routes = m;
+#define G(field, size)                                              \
+    do {                                                            \
+        void *q = realloc(c->field, (size_t)n * (size));            \
+        if (!q) return -1;                                          \
+        c->field = q;                                               \
+    } while (0)
+    G(pfx, sizeof(PrefixInfo));
+    G(dirty, 4); /* each prefix is listed at most once */
+#undef G
+    c->dirty_cap = n;
+    size_t ow = c->bit_words, nw = (size_t)n / 64;
+    uint64_t *bits = calloc((size_t)c->peer_cap * nw, 8);
+    if (!bits) return -1;
+    for (int32_t p = 0; p < c->n_peers; p++) memcpy(bits + p * nw, c->peer_bits + p * ow, ow * 8);
+    free(c->peer_bits);
+    c->peer_bits = bits;
+    c->bit_words = nw;
+    c->pfx_cap = n;
+    return 0;
+}
+
+static inline uint64_t be64(const uint8_t *p) {
+    uint64_t v;
+    memcpy(&v, p, 8);
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    v = __builtin_bswap64(v);
+#endif
+    return v;
+}
+
+void prefix_key(const uint8_t *addr, uint8_t plen, uint8_t afi, PrefixKey *k) {
+    k->hi = be64(addr);
+    k->lo = be64(addr + 8);
+    k->hash = prefix_slot_hash(k->hi, k->lo, plen, afi);
+}
+
+int core_add_prefix_k(Core *c, uint8_t afi, const uint8_t *addr, uint8_t plen, const PrefixKey *k, int32_t *id,
+                      int *added) {
+    int32_t i = prefixmap_get_h(&c->pmap, k->hi, k->lo, plen, afi, k->hash, c->n_pfx, added);
+    if (i < 0) return -1;
+    if (*added) {
+        if (i >= c->pfx_cap && more_prefixes(c) < 0) return -1;
+        c->n_pfx = i + 1;
+        memset(c->routes + (size_t)i * (size_t)c->peer_cap, 0, (size_t)c->peer_cap * 4);
+        PrefixInfo *x = &c->pfx[i];
+        memset(x, 0, sizeof *x);
+        x->afi = afi;
+        x->plen = plen;
+        x->fam = afi == 4 ? 0 : 1;
+        x->watch = -1;
+        x->pp_start = -1;
+        memcpy(x->addr, addr, 16);
+    }
+    *id = i;
+    return 0;
+}
+
+int core_add_prefix(Core *c, uint8_t afi, const uint8_t *addr, uint8_t plen, int32_t *id, int *added) {
+    PrefixKey k;
+    prefix_key(addr, plen, afi, &k);
+    return core_add_prefix_k(c, afi, addr, plen, &k, id, added);
+}
+
+uint32_t *core_cell(const Core *c, int32_t prefix, int32_t peer) {
+    return c->routes + (size_t)prefix * (size_t)c->peer_cap + (size_t)peer;
+}
+
+u128 prefix_weight(const Core *c, int32_t p) {
+    int plen = c->pfx[p].plen;
+    if (c->pfx[p].fam == 0) return (u128)1 << (plen <= 32 ? 32 - plen : 0);
+    if (plen == 0) return ~(u128)0; /* 2^128 - 1: as good as 2^128 once in /48s */
+    return (u128)1 << (plen <= 128 ? 128 - plen : 0);
+}
+
+static int cell_of(UpCells *u, EntTab *t, int32_t ent, int32_t up, int32_t *out) {
+    int added;
+    int32_t i = u64map_get(&u->map, (uint64_t)(uint32_t)ent << 32 | (uint32_t)up, &added);
+    if (i < 0) return -1;
+    if (added) {
+        if (i >= u->cap) {
+            int32_t n = u->cap ? u->cap * 2 : 256;
+            int32_t old = u->cap;
+            if (grow_zero((void **)&u->ent, old, n, 4) < 0 || grow_zero((void **)&u->up, old, n, 4) < 0 ||
+                grow_zero((void **)&u->next, old, n, 4) < 0 || grow_zero((void **)&u->cnt, old, n, 8) < 0 ||
+                grow_zero((void **)&u->em_routes, old, n, 8) < 0 || grow_zero((void **)&u->em_share, old, n, 8) < 0)
+                return -1;
+            u->cap = n;
+        }
+        u->n = i + 1;
+        u->ent[i] = ent;
+        u->up[i] = up;
+        u->cnt[i] = u->em_routes[i] = 0;
+        u->em_share[i] = 0.0;
+        u->next[i] = t->up_head[ent];
+        t->up_head[ent] = i;
+    }
+    *out = i;
+    return 0;
+}
+
+int up_cell(Core *c, int et, int32_t ent, int32_t up, int32_t *out) {
+    return cell_of(&c->cells[et], &c->ent[et], ent, up, out);
+}
+
+int core_as(Core *c, uint32_t asn, int32_t *id) {
+    int added;
+    int32_t i = u64map_get(&c->as_map, asn, &added);
+    if (i < 0) return -1;
+    if (added) {
+        int32_t e;
+        if (core_entity(c, ET_AS, &e) < 0) return -1;
+        if (e != i) return -1; /* AS entities are made here only */
+        int64_t cap = c->ent[ET_AS].cap;
+        void *q = realloc(c->as_fam, (size_t)cap);
+        if (!q) return -1;
+        c->as_fam = q;
+        c->as_fam[i] = 0;
+    }
+    *id = i;
+    return 0;
+}
+
+int core_path(Core *c, uint64_t hash, uint32_t origin, uint32_t upstream, uint32_t *id) {
+    int added;
+    int32_t i = u64map_get(&c->paths, hash, &added);
+    if (i < 0) return -1;
+    uint32_t pid = (uint32_t)i + 1;
+    if (added) {
+        if ((int32_t)pid >= c->path_cap) {
+            int32_t n = c->path_cap * 2;
+            PathInfo *q = realloc(c->path, (size_t)n * sizeof(PathInfo));
+            if (!q) return -1;
+            c->path = q;
+            c->path_cap = n;
+        }
+        c->n_paths = (int32_t)pid + 1;
+        c->path[pid].hash = hash;
+        c->path[pid].origin = origin;
+        c->path[pid].upasn = upstream;
+        c->path[pid].as = -1;
+        c->path[pid].pair = -1;
+        if (origin != 0 && core_as(c, origin, &c->path[pid].as) < 0) return -1;
+        if (origin != 0 && upstream != 0) {
+            int pa;
+            int32_t pair = u64map_get(&c->pair_map, (uint64_t)origin << 32 | upstream, &pa);
+            if (pair < 0) return -1;
+            if (pa) {
+                if (pair >= c->pair_cap) {
+                    int32_t n = c->pair_cap ? c->pair_cap * 2 : 1024;
+                    void *x = realloc(c->pair_as, (size_t)n * 4), *y = realloc(c->pair_up, (size_t)n * 4);
+                    if (x) c->pair_as = x;
+                    if (y) c->pair_up = y;
+                    void *z = realloc(c->pair_cell, (size_t)n * 4);
+                    if (z) c->pair_cell = z;
+                    if (!x || !y || !z) return -1;
+                    c->pair_cap = n;
+                }
+                int ua;
+                int32_t up = u64map_get(&c->up_map, upstream, &ua);
+                if (up < 0) return -1;
+                c->pair_as[pair] = c->path[pid].as;
+                c->pair_up[pair] = up;
+                if (up_cell(c, ET_AS, c->path[pid].as, up, &c->pair_cell[pair]) < 0) return -1;
+            }
+            c->path[pid].pair = pair;
+        }
+    }
+    *id = pid;
+    return 0;
+}
+
+int core_set_countries(Core *c, int32_t n_countries) {
+    EntTab *t = &c->ent[ET_COUNTRY];
+    while (t->n < n_countries) {
+        int32_t id;
+        if (core_entity(c, ET_COUNTRY, &id) < 0) return -1;
+    }
+    if (t->n > c->holder_cap) {
+        if (grow_zero((void **)&c->holder, c->holder_cap, t->cap, 1) < 0) return -1;
+        c->holder_cap = t->cap;
+    }
+    return 0;
+}
+
+int core_add_watch(Core *c, int32_t prefix) {
+    int32_t id;
+    if (core_entity(c, ET_PREFIX, &id) < 0) return -1;
+    int32_t cap = c->n_watch;
+    int32_t *w = realloc(c->watch_pfx, (size_t)(cap + 1) * 4);
+    if (!w) return -1;
+    c->watch_pfx = w;
+    c->watch_pfx[c->n_watch++] = prefix;
+    c->pfx[prefix].watch = id;
+    c->ent[ET_PREFIX].flags[id] |= c->pfx[prefix].fam == 0 ? F_PRESENT4 : F_PRESENT6;
+    return 0;
+}

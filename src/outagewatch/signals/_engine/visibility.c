@@ -1,0 +1,434 @@
+/*
+ * visibility.c: full-feed peers, per-prefix visibility, and the level sums of every entity.
+ *
+ * At a bin close the full-feed peers of each family are found from the table sizes (a peer
+ * holding at least ff_share of the largest table, and not empty). For each prefix the engine
+ * keeps n (full-feed peers of its family with a route), na (distinct ASNs among them), its
+ * level codes (0 none, 1 >= 1 peer, 2 >= 25 %, 3 >= 50 %, 4 >= 75 %, 5 all; the asn level the
+ * same over distinct ASNs) and its (prefix, origin) pairs: one pair with the prefix's own
+ * levels when all its full-feed routes share an origin, else one per origin with that origin's
+ * own counts. Only prefixes a bin marked (a full-feed peer's route appeared, went or changed
+ * origin; a peer joined or left the full feed; a peer changed ASN) are recounted from their
+ * routes; when the number of full-feed peers or of their ASNs changes, every prefix of the
+ * family is re-levelled from its kept counts. A prefix whose levels or pairs change moves the
+ * level sums of the global entity, its countries, its watched entity and its pairs' ASes: old
+ * contribution out, new in. Sums are integers (addresses), so moving on is exact.
+ */
+#include <math.h>
+
+#include "core.h"
+
+static inline int level_of(int64_t count, int64_t total) {
+    if (total == 0 || count <= 0) return 0;
+    int l = 1;
+    for (int q = 1; q <= 3; q++) l += 4 * count >= q * total;
+    l += count >= total;
+    return l;
+}
+
+void mark_dirty(Core *c, int32_t prefix) {
+    if (c->pfx[prefix].dirty) return;
+    c->pfx[prefix].dirty = 1;
+    c->dirty[c->n_dirty++] = prefix;
+}
+
+void ent_mark(Core *c, int et, int32_t id, int fam) {
+    EntTab *t = &c->ent[et];
+    uint8_t bit = fam == 0 ? F_DIRTY4 : F_DIRTY6;
+    if (t->flags[id] & (F_DIRTY4 | F_DIRTY6)) {
+        t->flags[id] |= bit;
+        return;
+    }
+    t->flags[id] |= bit;
+    if (t->n_dirty == t->dirty_cap) {
+        int32_t cap = t->dirty_cap ? t->dirty_cap * 2 : 256;
+        int32_t *d = realloc(t->dirty, (size_t)cap * 4);
+        if (!d) {
+            c->lost_marks = 1; /* emit_bin reports it */
+            return;
+        }
+        t->dirty = d;
+        t->dirty_cap = cap;
+    }
+    t->dirty[t->n_dirty++] = id;
+}
+
+int entity_present(const Core *c, int et, int32_t id, int fam) {
+    return (c->ent[et].flags[id] & (fam == 0 ? F_PRESENT4 : F_PRESENT6)) != 0;
+}
+
+static Sum6 *sum6_of(EntTab *t, int32_t id) {
+    if (t->s6_idx[id] < 0) {
+        if (t->n6 == t->cap6) {
+            int32_t cap = t->cap6 ? t->cap6 * 2 : 64;
+            Sum6 *s = realloc(t->s6, (size_t)cap * sizeof(Sum6));
+            if (!s) return NULL;
+            t->s6 = s;
+            double *e = realloc(t->em6, (size_t)cap * N_VIS * sizeof(double));
+            if (!e) return NULL;
+            t->em6 = e;
+            t->cap6 = cap;
+        }
+        int32_t k = t->n6++;
+        memset(&t->s6[k], 0, sizeof(Sum6));
+        memset(&t->em6[(size_t)k * N_VIS], 0, N_VIS * sizeof(double));
+        t->s6_idx[id] = k;
+    }
+    return &t->s6[t->s6_idx[id]];
+}
+
+static inline void big_add(Big *s, u128 w, int sign) {
+    uint64_t wl = (uint64_t)w, wh = (uint64_t)(w >> 64);
+    if (sign > 0) {
+        uint64_t nl = s->lo + wl;
+        s->hi += (__int128)wh + (nl < wl);
+        s->lo = nl;
+    } else {
+        uint64_t nl = s->lo - wl;
+        s->hi -= (__int128)wh + (s->lo < wl);
+        s->lo = nl;
+    }
+}
+
+/* add (sign +1) or take away (-1) one row at levels lf / la with weight w to an entity */
+static int sum_add(Core *c, int et, int32_t id, int fam, int lf, int la, u128 w, int sign) {
+    if (lf <= 0 && la <= 1) return 0;
+    EntTab *t = &c->ent[et];
+    if (fam == 0) {
+        Sum4 *s = &t->s4[id];
+        int64_t wv = (int64_t)w * sign;
+        for (int l = 0; l < lf; l++) {
+            s->c[l] += sign;
+            s->w[l] += wv;
+        }
+        for (int l = 2; l <= la; l++) {
+            s->c[3 + l] += sign;
+            s->w[3 + l] += wv;
+        }
+    } else {
+        Sum6 *s = sum6_of(t, id);
+        if (!s) return core_error(c, 2, "out of memory");
+        for (int l = 0; l < lf; l++) {
+            s->c[l] += sign;
+            big_add(&s->w[l], w, sign);
+        }
+        for (int l = 2; l <= la; l++) {
+            s->c[3 + l] += sign;
+            big_add(&s->w[3 + l], w, sign);
+        }
+    }
+    ent_mark(c, et, id, fam);
+    return 0;
+}
+
+/* the prefix-level contribution (global, countries, watched) of levels lf / la */
+static int prefix_rows(Core *c, int32_t p, int lf, int la, int sign) {
+    int fam = c->pfx[p].fam;
+    u128 w = prefix_weight(c, p);
+    if (sum_add(c, ET_GLOBAL, 0, fam, lf, la, w, sign) < 0) return -1;
+    for (int32_t r = c->pfx[p].crow_start, e = r + c->pfx[p].crow_n; r < e; r++)
+        if (sum_add(c, ET_COUNTRY, c->crow_country[r], fam, lf, la, c->crow_w[r], sign) < 0) return -1;
+    if (c->pfx[p].watch >= 0 && sum_add(c, ET_PREFIX, c->pfx[p].watch, fam, lf, la, w, sign) < 0) return -1;
+    return 0;
+}
+
+static int pair_rows(Core *c, int32_t p, const Pair *pairs, int n, int sign) {
+    int fam = c->pfx[p].fam;
+    u128 w = prefix_weight(c, p);
+    for (int k = 0; k < n; k++)
+        if (pairs[k].as_id >= 0 && sum_add(c, ET_AS, pairs[k].as_id, fam, pairs[k].lf, pairs[k].la, w, sign) < 0)
+            return -1;
+    return 0;
+}
+
+static int scratch(Core *c, int64_t pairs, int64_t mask_words) {
+    if (ow_reserve((void **)&c->scr_pairs, &c->scr_pairs_cap, 2 * pairs + 2, sizeof(Pair)) < 0 ||
+        ow_reserve((void **)&c->scr_mask, &c->scr_mask_cap, mask_words + 1, 8) < 0)
+        return core_error(c, 2, "out of memory");
+    return 0;
+}
+
+/* store n pairs for prefix p in the pool (in place when they fit) */
+static int store_pairs(Core *c, int32_t p, const Pair *pairs, int n) {
+    if (n > c->pfx[p].pp_cap) {
+        if (ow_reserve((void **)&c->pool, &c->pool_cap, c->pool_n + n, sizeof(Pair)) < 0)
+            return core_error(c, 2, "out of memory");
+        c->pool_waste += c->pfx[p].pp_cap;
+        c->pfx[p].pp_start = (int32_t)c->pool_n;
+        c->pfx[p].pp_cap = (uint16_t)n;
+        c->pool_n += n;
+    }
+    if (n) memcpy(c->pool + c->pfx[p].pp_start, pairs, (size_t)n * sizeof(Pair));
+    c->pfx[p].pp_n = (uint16_t)n;
+    if (n > c->max_pp) c->max_pp = n;
+    return 0;
+}
+
+/* recount prefix p from its routes: counts and pairs (levels come after) into new_pairs */
+static int recount(Core *c, int32_t p, Pair *out, int *n_out) {
+    int fam = c->pfx[p].fam;
+    const int32_t *list = c->ff_list[fam], *group = c->group[fam];
+    int32_t n_list = c->n_ff[fam];
+    int64_t words = (c->n_groups[fam] + 63) / 64;
+    if (words < 1) words = 1;
+    uint64_t *all = c->scr_mask; /* words for the prefix, then words per origin */
+    memset(all, 0, (size_t)words * 8);
+    const uint32_t *row = c->routes + (size_t)p * (size_t)c->peer_cap;
+    int n_orig = 0, n = 0;
+    for (int32_t k = 0; k < n_list; k++) {
+        int32_t q = list[k];
+        uint32_t path = row[q];
+        if (!path) continue;
+        n++;
+        int32_t g = group[q];
+        all[g >> 6] |= 1ULL << (g & 63);
+        uint32_t o = c->path[path].origin;
+        int j = 0;
+        while (j < n_orig && out[j].origin != o) j++;
+        if (j == n_orig) {
+            out[j].origin = o;
+            out[j].as_id = c->path[path].as;
+            out[j].n = 0;
+            memset(all + (1 + j) * words, 0, (size_t)words * 8);
+            n_orig++;
+        }
+        out[j].n++;
+        all[(1 + j) * words + (g >> 6)] |= 1ULL << (g & 63);
+    }
+    int na = 0;
+    for (int64_t w = 0; w < words; w++) na += __builtin_popcountll(all[w]);
+    c->pfx[p].cnt_ff = (uint16_t)n;
+    c->pfx[p].cnt_asn = (uint16_t)na;
+    for (int j = 0; j < n_orig; j++) {
+        int a = 0;
+        for (int64_t w = 0; w < words; w++) a += __builtin_popcountll(all[(1 + j) * words + w]);
+        out[j].na = (uint16_t)a;
+    }
+    *n_out = n_orig;
+    return 0;
+}
+
+/* levels from counts; the sums moved on when the prefix's levels or pairs changed */
+static int refresh(Core *c, int32_t p, int do_recount) {
+    int fam = c->pfx[p].fam;
+    int32_t N = c->n_ff[fam], A = c->n_groups[fam];
+    int n_old = c->pfx[p].pp_n;
+    Pair *old = c->scr_pairs, *now = c->scr_pairs + n_old;
+    if (n_old) memcpy(old, c->pool + c->pfx[p].pp_start, (size_t)n_old * sizeof(Pair));
+    int n_now;
+    if (do_recount) {
+        if (recount(c, p, now, &n_now) < 0) return -1;
+    } else {
+        n_now = n_old;
+        if (n_now) memcpy(now, old, (size_t)n_now * sizeof(Pair));
+    }
+    int lf = level_of(c->pfx[p].cnt_ff, N), la = level_of(c->pfx[p].cnt_asn, A);
+    if (c->pfx[p].cnt_ff == 0) n_now = 0;
+    if (n_now == 1) {
+        now[0].lf = (uint8_t)lf;
+        now[0].la = (uint8_t)la;
+        now[0].n = c->pfx[p].cnt_ff;
+        now[0].na = c->pfx[p].cnt_asn;
+    } else {
+        for (int j = 0; j < n_now; j++) {
+            now[j].lf = (uint8_t)level_of(now[j].n, N);
+            now[j].la = (uint8_t)level_of(now[j].na, A);
+        }
+    }
+    int olf = c->pfx[p].lvl_ff, ola = c->pfx[p].lvl_asn;
+    if (olf != lf || ola != la) {
+        if (prefix_rows(c, p, olf, ola, -1) < 0 || prefix_rows(c, p, lf, la, 1) < 0) return -1;
+        c->pfx[p].lvl_ff = (uint8_t)lf;
+        c->pfx[p].lvl_asn = (uint8_t)la;
+    }
+    int same = n_old == n_now;
+    for (int j = 0; j < n_now && same; j++)
+        same = old[j].origin == now[j].origin && old[j].lf == now[j].lf && old[j].la == now[j].la;
+    if (!same && (pair_rows(c, p, old, n_old, -1) < 0 || pair_rows(c, p, now, n_now, 1) < 0)) return -1;
+    return store_pairs(c, p, now, n_now);
+}
+
+/* the full-feed peers of one family from the table sizes; 1 when they differ from before */
+static int find_full_feed(Core *c, int fam, uint8_t *now) {
+    int64_t largest = 0;
+    for (int32_t q = 0; q < c->n_peers; q++)
+        if (c->peer_size[2 * q + fam] > largest) largest = c->peer_size[2 * q + fam];
+    int changed = 0;
+    for (int32_t q = 0; q < c->n_peers; q++) {
+        int64_t s = c->peer_size[2 * q + fam];
+        now[q] = s > 0 && (double)s >= c->ff_share * (double)largest;
+        changed |= now[q] != c->ff[fam][q] || (now[q] && c->ff_asn[q] != c->peer_asn[q]);
+    }
+    return changed;
+}
+
+/* mark the prefixes of one family a peer has a route to */
+static void mark_peer(Core *c, int32_t peer, int fam) {
+    const uint64_t *words = c->peer_bits + (size_t)peer * c->bit_words;
+    size_t n_words = ((size_t)c->n_pfx + 63) / 64;
+    for (size_t w = 0; w < n_words; w++)
+        for (uint64_t bits = words[w]; bits; bits &= bits - 1) {
+            int32_t q = (int32_t)(w * 64 + (size_t)__builtin_ctzll(bits));
+            if (c->pfx[q].fam == fam) mark_dirty(c, q);
+        }
+}
+
+/* the full-feed list and ASN groups of one family from c->ff[fam] */
+static void regroup(Core *c, int fam) {
+    int32_t n = 0, g = 0;
+    for (int32_t q = 0; q < c->n_peers; q++) {
+        if (!c->ff[fam][q]) continue;
+        c->ff_list[fam][n++] = q;
+        int32_t k = 0;
+        for (; k < n - 1; k++)
+            if (c->peer_asn[c->ff_list[fam][k]] == c->peer_asn[q]) break;
+        c->group[fam][q] = k < n - 1 ? c->group[fam][c->ff_list[fam][k]] : g++;
+    }
+    c->n_ff[fam] = n;
+    c->n_groups[fam] = g;
+}
+
+int close_visibility(Core *c) {
+    uint8_t *now = malloc((size_t)(c->n_peers ? c->n_peers : 1));
+    if (!now) return core_error(c, 2, "out of memory");
+    int level_pass[2] = {0, 0}, full = c->need_full || !c->first_done;
+    for (int fam = 0; fam < 2; fam++) {
+        if (!find_full_feed(c, fam, now) && !full) continue;
+        int32_t n_before = c->n_ff[fam], g_before = c->n_groups[fam];
+        for (int32_t q = 0; q < c->n_peers && !full; q++) {
+            int was = c->ff[fam][q], is = now[q];
+            if (was && !is) {
+                if (up_join(c, q, fam, -1) < 0) goto fail;
+                mark_peer(c, q, fam);
+            } else if (is && (!was || c->ff_asn[q] != c->peer_asn[q])) {
+                if (!was && up_join(c, q, fam, 1) < 0) goto fail;
+                mark_peer(c, q, fam);
+            }
+        }
+        memcpy(c->ff[fam], now, (size_t)c->n_peers);
+        regroup(c, fam);
+        level_pass[fam] = c->n_ff[fam] != n_before || c->n_groups[fam] != g_before;
+    }
+    free(now);
+    now = NULL;
+    for (int32_t q = 0; q < c->n_peers; q++) c->ff_asn[q] = c->peer_asn[q];
+    int64_t n_max = c->n_ff[0] > c->n_ff[1] ? c->n_ff[0] : c->n_ff[1];
+    int64_t g_max = c->n_groups[0] > c->n_groups[1] ? c->n_groups[0] : c->n_groups[1];
+    /* a prefix has at most one pair per full-feed peer, before and after */
+    if (scratch(c, n_max + c->max_pp, ((g_max + 63) / 64 + 1) * (n_max + 1)) < 0) return -1;
+    if (full) {
+        for (int32_t p = 0; p < c->n_pfx; p++) {
+            c->pfx[p].dirty = 0;
+            if (refresh(c, p, 1) < 0) return -1;
+        }
+        c->n_dirty = 0;
+        if (up_recount(c) < 0) return -1;
+        c->need_full = 0;
+        c->first_done = 1;
+        return 0;
+    }
+    for (int32_t k = 0; k < c->n_dirty; k++) {
+        int32_t p = c->dirty[k];
+        c->pfx[p].dirty = 0;
+        if (refresh(c, p, 1) < 0) return -1;
+    }
+    c->n_dirty = 0;
+    for (int fam = 0; fam < 2; fam++)
+        if (level_pass[fam])
+            for (int32_t p = 0; p < c->n_pfx; p++)
+                if (c->pfx[p].fam == fam && refresh(c, p, 0) < 0) return -1;
+    return 0;
+fail:
+    free(now);
+    return -1;
+}
+
+static double big_to_double(Big s, int shift) {
+    int neg = s.hi < 0;
+    if (neg) {
+        uint64_t lo = s.lo;
+        s.lo = (uint64_t)0 - lo;
+        s.hi = -s.hi - (lo != 0);
+    }
+    double d;
+    if (s.hi == 0) {
+        d = ldexp((double)s.lo, -shift);
+    } else {
+        u128 hi = (u128)s.hi;
+        int hb = (uint64_t)(hi >> 64) ? 128 - __builtin_clzll((uint64_t)(hi >> 64)) : 64 - __builtin_clzll((uint64_t)hi);
+        uint64_t top, sticky;
+        if (hb <= 64) {
+            top = (uint64_t)(hi << (64 - hb)) | (hb == 64 ? 0 : s.lo >> hb);
+            sticky = (hb == 64 ? s.lo : s.lo & ((1ULL << hb) - 1)) != 0;
+        } else {
+            top = (uint64_t)(hi >> (hb - 64));
+            sticky = ((hi & (((u128)1 << (hb - 64)) - 1)) != 0) || s.lo != 0;
+        }
+        d = ldexp((double)(top | sticky), hb - shift);
+    }
+    return neg ? -d : d;
+}
+
+void vis_values(const Core *c, int et, int32_t id, int fam, double out[N_VIS]) {
+    const EntTab *t = &c->ent[et];
+    if (fam == 0) {
+        const Sum4 *s = &t->s4[id];
+        for (int k = 0; k < N_THRESH; k++) {
+            out[k] = (double)s->c[k];
+            out[N_THRESH + k] = (double)s->w[k] / 256.0;
+        }
+        return;
+    }
+    if (t->s6_idx[id] < 0) {
+        memset(out, 0, N_VIS * sizeof(double));
+        return;
+    }
+    const Sum6 *s = &t->s6[t->s6_idx[id]];
+    for (int k = 0; k < N_THRESH; k++) {
+        out[k] = (double)s->c[k];
+        out[N_THRESH + k] = big_to_double(s->w[k], 80);
+    }
+}
+
+int core_add_country_rows(Core *c, int32_t n_prefixes, const int32_t *pfx, const int32_t *country,
+                          const u128 *w, int64_t n_rows) {
+    int32_t lo = c->n_mapped, hi = c->n_mapped + n_prefixes;
+    if (hi > c->n_pfx) return core_error(c, 1, "mapping %d prefixes past the %d known", hi, c->n_pfx);
+    int32_t n_c = c->ent[ET_COUNTRY].n;
+    for (int64_t k = 0; k < n_rows; k++)
+        if (pfx[k] < lo || pfx[k] >= hi || (k && pfx[k] < pfx[k - 1]) || country[k] < 0 || country[k] >= n_c)
+            return core_error(c, 3, "country row %lld: prefix %d or country %d out of range", (long long)k, pfx[k],
+                              country[k]);
+    if (n_rows > 0 && c->n_crows + n_rows > c->crow_cap) {
+        int32_t cap = c->crow_cap;
+        if (ow_reserve32((void **)&c->crow_country, &cap, c->n_crows + (int32_t)n_rows, 4) < 0)
+            return core_error(c, 2, "out of memory");
+        u128 *cw = realloc(c->crow_w, (size_t)cap * sizeof(u128));
+        if (!cw) return core_error(c, 2, "out of memory");
+        c->crow_w = cw;
+        c->crow_cap = cap;
+    }
+    for (int32_t p = lo; p < hi; p++) {
+        c->pfx[p].crow_start = c->n_crows;
+        c->pfx[p].crow_n = 0;
+    }
+    for (int64_t k = 0; k < n_rows; k++) {
+        int32_t p = pfx[k], r = c->n_crows++;
+        if (c->pfx[p].crow_n == 0) c->pfx[p].crow_start = r;
+        c->pfx[p].crow_n++;
+        c->crow_country[r] = country[k];
+        c->crow_w[r] = w[k];
+        int fam = c->pfx[p].fam;
+        uint8_t bit = (uint8_t)(1u << fam);
+        if (!(c->holder[country[k]] & bit)) {
+            c->holder[country[k]] |= bit;
+            c->ent[ET_COUNTRY].flags[country[k]] |= fam == 0 ? F_PRESENT4 : F_PRESENT6;
+            ent_mark(c, ET_COUNTRY, country[k], fam);
+        }
+        if (sum_add(c, ET_COUNTRY, country[k], fam, c->pfx[p].lvl_ff, c->pfx[p].lvl_asn, w[k], 1) < 0) return -1;
+    }
+    for (int32_t p = lo; p < hi; p++) /* routes it had before it was mapped */
+        if (c->pfx[p].crow_n && up_add_countries(c, p) < 0) return -1;
+    c->n_mapped = hi;
+    return 0;
+}

@@ -27,9 +27,9 @@ import numpy as np
 import pyarrow as pa
 
 from outagewatch.backfill.plan import Plan, SliceTask, slice_tasks
-from outagewatch.signals import columns as C
 from outagewatch.signals import partial as P
 from outagewatch.signals.engine import PEER_SCHEMA, ClosedBin, SignalEngine
+from outagewatch.signals.state import Rows
 
 T = TypeVar("T")
 
@@ -138,7 +138,7 @@ class _SliceRun:
     start_us: int
     end_us: int
     open_bin: int = -(2**62)
-    far: dict[int, list[C.Columns]] = field(default_factory=dict)
+    far: dict[int, list[pa.RecordBatch]] = field(default_factory=dict)
     partials: dict[int, P.SignalPartial] = field(default_factory=dict)
     peers: list[pa.Table] = field(default_factory=list)
     bins: list[tuple[int, int]] = field(default_factory=list)
@@ -151,14 +151,15 @@ class _SliceRun:
     def keep(self, closed: list[ClosedBin]) -> None:
         for c in closed:
             if self.start_us <= c.bin_start_us < self.end_us:
+                assert c.partial is not None  # a dense engine's
                 self.partials[c.bin_start_us] = c.partial
                 self.peers.append(c.peers)
                 self.bins.append((c.bin_start_us, c.elements))
 
     def apply_far(self, below: int) -> None:
         for b in sorted(k for k in self.far if k < below):
-            cols = C.concat(self.far.pop(b))
-            self.engine.state.apply(C.take(cols, np.argsort(cols.ts, kind="stable")))
+            parts = self.far.pop(b)  # the engine applies them in stable time order
+            self.engine.apply_outside([Rows(p, 0, p.num_rows) for p in parts])
 
     def feed(self, batch: pa.RecordBatch) -> None:
         self.read += batch.num_rows
@@ -168,9 +169,8 @@ class _SliceRun:
         eff = np.maximum(ts // self.engine.bin_us, self.open_bin)
         far = eff < self.near_bin
         if far.any():
-            cols = C.from_batch(batch)
             for b in np.unique(eff[far]).tolist():
-                self.far.setdefault(int(b), []).append(C.take(cols, np.flatnonzero(eff == b)))
+                self.far.setdefault(int(b), []).append(batch.filter(pa.array(eff == b)))
         self.open_bin = int(eff.max())
         if far.all():
             self.apply_far(self.open_bin)
@@ -196,7 +196,11 @@ def slice_partial(task: SliceTask, paths: Mapping[str, str], cfg: SliceConfig) -
     t0 = time.perf_counter()
     mapper = _mapper(cfg.mapper_factory)
     engine = SignalEngine(
-        bin_seconds=cfg.bin_seconds, mapper=mapper, watch=cfg.watch, fill_gap_seconds=cfg.fill_gap_seconds
+        bin_seconds=cfg.bin_seconds,
+        mapper=mapper,
+        watch=cfg.watch,
+        fill_gap_seconds=cfg.fill_gap_seconds,
+        dense=True,  # every bin's mergeable partial: the same bin of two collectors merges
     )
     problems: list[str] = []
     rib_entries = engine.feed_rib(_read(cfg, paths[task.rib.path], task.collector, problems))

@@ -8,7 +8,7 @@ import numpy as np
 import pyarrow as pa
 
 from outagewatch.signals.engine import SignalEngine
-from outagewatch.signals.registry import prefix_texts, unit_weight
+from outagewatch.signals.state import prefix_texts, unit_weight
 
 AsInfo = Callable[[Sequence[int]], dict[int, tuple[str | None, str | None]]]
 
@@ -41,9 +41,9 @@ def _entity_prefixes(engine: SignalEngine) -> pa.Table:
         rows_e.append(codes[ci.country])
         rows_p.append(text[ci.prefix])
         rows_w.append(ci.weight)
-    peer, prefix = np.nonzero(st.routes)
+    _, prefix, path = st.route_table()
     if len(prefix):
-        origin = st.paths.origin[st.routes[peer, prefix]].astype(np.int64)
+        origin = st.paths.origin[path].astype(np.int64)
         key = np.unique(prefix.astype(np.int64) * (1 << 32) + origin)
         p, o = key >> 32, key & 0xFFFFFFFF
         keep = o != 0

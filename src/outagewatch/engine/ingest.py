@@ -25,10 +25,9 @@ import pyarrow as pa
 from outagewatch.engine.bin_writer import BinWriter
 from outagewatch.engine.entities import entity_tables
 from outagewatch.model.problem import Problem, problems_table
-from outagewatch.signals.engine import ClosedBin, SignalEngine
+from outagewatch.signals.engine import DEFAULT_FULL_FEED_SHARE, ClosedBin, SignalEngine
 from outagewatch.signals.mapping import PrefixMapper
 from outagewatch.signals.snapshot import StateSnapshot, restore, snapshot
-from outagewatch.signals.visibility import DEFAULT_FULL_FEED_SHARE
 from outagewatch.store import state_files
 from outagewatch.store.db import connect
 from outagewatch.store.writes import RunRecord, ingested_digests, insert, upsert, write_run

@@ -34,7 +34,6 @@ from outagewatch.signals.names import Names
 from outagewatch.signals.partial import (
     REPORTER_SCHEMA,
     SIGNAL_SCHEMA,
-    STR,
     TS,
     UPSTREAM_SCHEMA,
     SignalPartial,
@@ -108,13 +107,13 @@ class SignalEngine:
         self.dense = dense
         self.state = state or RoutingState()
         self.countries = CountryIndex()
-        self.names = Names()
+        self.names = Names(self.state.core)
         self.watch_text: list[str] = []
         self.watch = self._register_watch(watch)
         self._open: _Open | None = None
         self._last_closed: int | None = None
         self._keyframe = True
-        self._peers_cache: tuple[int, pa.Array, pa.Array] | None = None
+        self._peers_cache: tuple[bytes, bytes, int, list[pa.Array]] | None = None
         self._map_new_prefixes()
 
     def _register_watch(self, watch: Sequence[str]) -> npt.NDArray[np.int64]:
@@ -128,40 +127,34 @@ class SignalEngine:
         plen = np.array([p[2] for p in parsed], dtype=np.uint8)
         ids, _ = self.state.prefixes.ids(afi, addr, plen)
         self.watch_text = texts
-        for i in ids.tolist():
-            self.state.core.add_watch(int(i))
+        for i, text in zip(ids.tolist(), texts, strict=True):
+            self.state.core.add_watch(int(i), text)
         return ids
 
     def _map_new_prefixes(self) -> None:
-        """Countries of the prefixes new since the last call, to the core; names of new entities."""
+        """Countries of the prefixes new since the last call, to the core; names it made since."""
         core, ci = self.state.core, self.countries
-        counts = core.counts()
-        n, start = int(counts["prefixes"]), ci.mapped
+        n, start, _, _ = core.sizes()
         if n > start:
-            afi, addr, plen = core.prefixes(start, n)
-            pfx, country, weight = ci.extend(
-                self.mapper,
-                np.frombuffer(afi, np.uint8),
-                np.frombuffer(addr, np.uint8).reshape(-1, 16),
-                np.frombuffer(plen, np.uint8),
-            )
-            core.set_countries(len(ci.codes))
-            fam6 = np.frombuffer(afi, np.uint8)[pfx - start] != 4
-            lo, hi = _addresses(weight, fam6)
-            core.add_country_rows(n - start, pfx.astype(np.int32), country.astype(np.int32), lo, hi)
-        if int(counts["upstreams"]) > self.names.upstreams:
-            self.names.add_upstreams(
-                np.frombuffer(core.up_asns(self.names.upstreams, int(counts["upstreams"])), np.uint32)
-            )
-        types, ids = core.take_names()
-        if types:
-            self.names.add_entities(
-                np.frombuffer(types, np.int32),
-                np.frombuffer(ids, np.int32),
-                ci.codes,
-                self.state.as_asns(),
-                self.watch_text,
-            )
+            if self.mapper is None:
+                ci.mapped = n
+                core.add_country_rows(n - start, _NO_I32, _NO_I32, _NO_U64, _NO_U64)
+            else:
+                afi, addr, plen = core.prefixes(start, n)
+                known = len(ci.codes)
+                pfx, country, weight = ci.extend(
+                    self.mapper,
+                    np.frombuffer(afi, np.uint8),
+                    np.frombuffer(addr, np.uint8).reshape(-1, 16),
+                    np.frombuffer(plen, np.uint8),
+                )
+                if len(ci.codes) > known:
+                    core.add_countries(ci.codes[known:])
+                fam6 = np.frombuffer(afi, np.uint8)[pfx - start] != 4
+                lo, hi = _addresses(weight, fam6)
+                core.add_country_rows(n - start, pfx.astype(np.int32), country.astype(np.int32), lo, hi)
+        _, _, n_ent, n_met = core.sizes()
+        self.names.sync(n_ent, n_met)
 
     def feed_rib(self, batches: Iterable[pa.RecordBatch]) -> int:
         """Re-synchronise from a RIB dump: its collectors' peers are replaced; returns entries."""
@@ -242,10 +235,8 @@ class SignalEngine:
         st, core = self.state, self.state.core
         start_us = open_bin.index * self.bin_us
         self._last_closed = open_bin.index
-        n = st.resolve(open_bin.parts, MODE_BIN) if open_bin.parts else 0
+        n = st.ingest(open_bin.parts, MODE_BIN, churn=True) if open_bin.parts else 0
         self._map_new_prefixes()
-        if n:
-            core.apply(True)
         keyframe = self._keyframe or self.dense
         (et, ent, met, val), ups, reps, downs = core.close(keyframe, self.dense, self.full_feed_share)
         self._keyframe = False
@@ -311,38 +302,42 @@ class SignalEngine:
         return SignalPartial(values, upstreams, reporters, derived)
 
     def _peer_rows(self, start_us: int) -> pa.Table:
-        """One row per (peer, family) with a route: its table size and full-feed class."""
-        peers = self.state.peers
-        _, asn_b, size_b, _, ff_b = self.state.core.peers()
-        n = peers.size
-        if self._peers_cache is None or self._peers_cache[0] != n:
-            self._peers_cache = (n, pa.array(peers.collector, pa.string()), pa.array(peers.ip, pa.string()))
-        _, coll, ip = self._peers_cache
-        size = np.frombuffer(size_b, np.int64).reshape(-1, 2)
-        ff = np.frombuffer(ff_b, np.uint8).reshape(-1, 2)
-        asn = np.frombuffer(asn_b, np.uint32)
-        sel = [np.flatnonzero(size[:, 0] > 0), np.flatnonzero(size[:, 1] > 0)]
-        take = np.concatenate(sel)
-        idx = pa.array(take, pa.int64())
-        m = len(take)
-        return pa.table(
-            {
-                "bin_start": timestamps(m, start_us),
-                "bin_seconds": pa.array(np.full(m, self.bin_seconds, dtype=np.int32)),
-                "collector": coll.take(idx),
-                "peer_ip": ip.take(idx),
-                "peer_asn": pa.array(asn[take].astype(np.uint64)),
-                "afi": pa.array(np.repeat(np.array([4, 6], dtype=np.uint8), [len(s) for s in sel])),
-                "table_size": pa.array(np.concatenate([size[sel[0], 0], size[sel[1], 1]])),
-                "full_feed": pa.array(np.concatenate([ff[sel[0], 0], ff[sel[1], 1]]).astype(bool)),
-            },
+        """One row per (peer, family) with a route: its table size and full-feed class. The
+        columns naming the peers are kept while the same peers have routes."""
+        ids_b, afi_b, size_b, ff_b, asn_b = self.state.core.peer_rows()
+        m = len(afi_b)
+        cache = self._peers_cache
+        if cache is None or cache[0] != ids_b or cache[1] != asn_b or cache[2] != self.state.peers.size:
+            peers = self.state.peers
+            ids = np.frombuffer(ids_b, np.int32)
+            take = pa.array(ids.astype(np.int64))
+            cols = [
+                pa.array(np.full(m, self.bin_seconds, dtype=np.int32)),
+                pa.array(peers.collector, pa.string()).take(take),
+                pa.array(peers.ip, pa.string()).take(take),
+                pa.array(np.frombuffer(asn_b, np.uint32)[ids].astype(np.uint64)),
+                pa.array(np.frombuffer(afi_b, np.uint8)),
+            ]
+            cache = self._peers_cache = (ids_b, asn_b, peers.size, cols)
+        return pa.Table.from_arrays(
+            [
+                timestamps(m, start_us),
+                *cache[3],
+                pa.Array.from_buffers(pa.int64(), m, [None, pa.py_buffer(size_b)]),
+                pa.array(np.frombuffer(ff_b, np.uint8).astype(bool)),
+            ],
             schema=PEER_SCHEMA,
         )
 
 
 def _dict(indices: bytes, n: int, dictionary: pa.Array) -> pa.DictionaryArray:
+    """dictionary<int32, string> (``STR``) over int32 indices the core wrote."""
     idx = pa.Array.from_buffers(pa.int32(), n, [None, pa.py_buffer(indices)])
-    return pa.DictionaryArray.from_arrays(idx, dictionary, safe=False).cast(STR)
+    return pa.DictionaryArray.from_arrays(idx, dictionary, safe=False)
+
+
+_NO_I32 = np.zeros(0, np.int32)
+_NO_U64 = np.zeros(0, np.uint64)
 
 
 def _timestamps(batch: pa.RecordBatch) -> npt.NDArray[np.int64]:

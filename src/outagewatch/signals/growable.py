@@ -85,6 +85,18 @@ class GrowableStrings:
         if data_buf is not None and last > first:
             self._data.append(np.frombuffer(data_buf, dtype=np.uint8)[first:last])
 
+    def append_raw(self, offsets: npt.NDArray[np.int32], data: bytes) -> None:
+        """Append strings given as n + 1 offsets (from 0) into UTF-8 ``data``."""
+        n = len(offsets) - 1
+        if n <= 0:
+            return
+        end = int(self._offsets.view[-1])
+        if end + int(offsets[-1]) >= 2**31:
+            raise OverflowError("more than 2 GiB of strings")
+        self._offsets.append(offsets[1:] + np.int32(end))
+        if len(data):
+            self._data.append(np.frombuffer(data, dtype=np.uint8))
+
     @property
     def array(self) -> pa.Array:
         offsets, data = self._offsets.view, self._data.view

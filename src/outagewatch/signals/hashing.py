@@ -1,9 +1,7 @@
-"""64-bit keys of paths, prefixes and peers, and a hash index (key → dense id).
+"""A stable string hash (collector names in peer keys) and a hash index (uint64 key → dense id).
 
-The routing state never holds one Python object per prefix, path or route: prefixes and AS
-paths are reduced to 64-bit keys here (compiled loops, :mod:`outagewatch.signals._statecore`),
-and :class:`HashIndex` maps keys to dense ``int64`` ids through a compiled open-addressing
-table (:mod:`outagewatch.signals._hashcore`).
+:class:`HashIndex` maps keys to dense ``int64`` ids through a compiled open-addressing table
+(:mod:`outagewatch.signals._hashcore`); the partial algebra groups rows with it.
 """
 
 from __future__ import annotations
@@ -13,51 +11,10 @@ import hashlib
 import numpy as np
 import numpy.typing as npt
 
-from outagewatch.signals import _hashcore, _statecore  # type: ignore[attr-defined]
+from outagewatch.signals import _hashcore  # type: ignore[attr-defined]
 
 U64 = npt.NDArray[np.uint64]
 I64 = npt.NDArray[np.int64]
-
-
-def path_hashes(
-    path_offsets: I64,
-    path_values: npt.NDArray[np.uint32],
-    seg_offsets: I64,
-    seg_values: npt.NDArray[np.uint16],
-) -> U64:
-    """The 64-bit key of each AS path: an order-sensitive hash of its ASNs combined with one of
-    its segment codes (absolute ``offsets``, n + 1 each). Compiled; the definition (SplitMix64
-    finaliser over ASN × position terms) is spelled out in NumPy in tests/test_signals_kernels.py."""
-    out = np.empty(len(path_offsets) - 1, dtype=np.uint64)
-    _statecore.path_hashes(
-        np.ascontiguousarray(path_offsets, dtype=np.int64),
-        np.ascontiguousarray(path_values, dtype=np.uint32),
-        np.ascontiguousarray(seg_offsets, dtype=np.int64),
-        np.ascontiguousarray(seg_values, dtype=np.uint16),
-        out,
-    )
-    return out
-
-
-def prefix_keys(afi: npt.NDArray[np.uint8], addr: npt.NDArray[np.uint8], plen: npt.NDArray[np.uint8]) -> U64:
-    """The 64-bit key of each prefix (family, 16 address bytes, length)."""
-    out = np.empty(len(afi), dtype=np.uint64)
-    _statecore.prefix_keys(
-        np.ascontiguousarray(afi, dtype=np.uint8),
-        np.ascontiguousarray(plen, dtype=np.uint8),
-        np.ascontiguousarray(addr, dtype=np.uint8),
-        out,
-    )
-    return out
-
-
-def peer_keys(collector_hash: U64, ip: npt.NDArray[np.uint8]) -> U64:
-    """The 64-bit key of each (collector, peer address)."""
-    out = np.empty(len(collector_hash), dtype=np.uint64)
-    _statecore.peer_keys(
-        np.ascontiguousarray(collector_hash, dtype=np.uint64), np.ascontiguousarray(ip, dtype=np.uint8), out
-    )
-    return out
 
 
 def string_hash(text: str) -> int:

@@ -16,10 +16,15 @@ from typing import Protocol
 import numpy as np
 import numpy.typing as npt
 
-from outagewatch.signals.columns import peer_ip_words
 from outagewatch.signals.growable import Growable
 
 U8 = npt.NDArray[np.uint8]
+
+
+def peer_ip_words(ip: U8) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.uint64]]:
+    """The two big-endian 64-bit halves of 16-byte addresses."""
+    words = np.ascontiguousarray(ip).view(">u8").reshape(-1, 2).astype(np.uint64)
+    return words[:, 0].copy(), words[:, 1].copy()
 
 
 class PrefixMapper(Protocol):

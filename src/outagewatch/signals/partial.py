@@ -26,7 +26,6 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from outagewatch.signals import _rollupcore  # type: ignore[attr-defined]
 from outagewatch.signals.hashing import HashIndex
 from outagewatch.signals.metrics import PEERS_REPORTING, UPSTREAM_COUNT
 
@@ -285,20 +284,6 @@ def _upstream_part(t: pa.Table) -> list[pa.Table]:
     ]
 
 
-def named(
-    cols: dict[str, pa.Array],
-    entities: pa.Array,
-    entity_idx: npt.NDArray[np.generic],
-    metric: pa.Array,
-    value: npt.NDArray[np.float64],
-) -> pa.Table:
-    """Signal rows from a :func:`head` and entity indices into ``entities``, metrics, values."""
-    cols["entity"] = _dict(entity_idx, entities)
-    cols["metric"] = metric
-    cols["value"] = pa.array(np.asarray(value, dtype=np.float64))
-    return pa.table(cols, schema=SIGNAL_SCHEMA)
-
-
 def const(n: int, text: str) -> pa.Array:
     """n copies of one string, dictionary-encoded."""
     return pa.DictionaryArray.from_arrays(np.zeros(n, dtype=np.int32), pa.array([text], pa.string()))
@@ -308,90 +293,3 @@ def timestamps(n: int, us: int) -> pa.Array:
     """n copies of one µs timestamp, built on the int64 buffer (no cast)."""
     data = pa.py_buffer(np.full(n, us, dtype=np.int64))
     return pa.Array.from_buffers(TS, n, [None, data], null_count=0)
-
-
-def restamp(table: pa.Table, bin_start_us: int) -> pa.Table:
-    """``table`` (whose first column is ``bin_start``) moved to another bin."""
-    assert table.schema.names[0] == "bin_start"
-    return table.set_column(0, table.schema.field(0), timestamps(table.num_rows, bin_start_us))
-
-
-def head(n: int, bin_start_us: int, bin_seconds: int, entity_type: str) -> dict[str, pa.Array]:
-    """The bin and entity type columns of n rows."""
-    return {
-        "bin_start": timestamps(n, bin_start_us),
-        "bin_seconds": pa.array(np.full(n, bin_seconds, dtype=np.int32)),
-        "entity_type": const(n, entity_type),
-    }
-
-
-def _dict(idx: npt.NDArray[np.generic], names: pa.Array) -> pa.Array:
-    text = names if names.type == pa.string() else names.cast(pa.string())
-    return pa.DictionaryArray.from_arrays(np.asarray(idx, dtype=np.int32), text)
-
-
-def block(
-    bin_start_us: int,
-    bin_seconds: int,
-    entity_type: str,
-    entities: pa.Array,
-    metrics: list[str],
-    values: npt.NDArray[np.float64],
-    entity_mask: npt.NDArray[np.bool_] | None = None,
-    *,
-    nonzero: bool = False,
-) -> pa.Table:
-    """Value rows for an entities × metrics matrix (``values[e, m]``): every metric of the
-    entities ``entity_mask`` selects (None: all), only non-zero values when ``nonzero``."""
-    n_e, n_m = values.shape
-    ent = np.empty(n_e * n_m, dtype=np.int32)
-    met = np.empty(n_e * n_m, dtype=np.int32)
-    flat = np.empty(n_e * n_m, dtype=np.float64)
-    mask = None if entity_mask is None else np.ascontiguousarray(entity_mask, dtype=np.bool_)
-    m = _rollupcore.matrix_rows(np.ascontiguousarray(values, dtype=np.float64), mask, nonzero, ent, met, flat)
-    cols = head(m, bin_start_us, bin_seconds, entity_type)
-    cols["entity"] = _dict(ent[:m], entities)
-    cols["metric"] = _dict(met[:m], pa.array(metrics, pa.string()))
-    cols["value"] = pa.array(flat[:m])
-    return pa.table(cols, schema=SIGNAL_SCHEMA)
-
-
-def upstream_block(
-    bin_start_us: int,
-    bin_seconds: int,
-    entity_type: str,
-    entities: pa.Array,
-    entity_idx: npt.NDArray[np.generic],
-    upstream: npt.NDArray[np.uint32],
-    routes: npt.NDArray[np.generic],
-) -> pa.Table:
-    cols = head(len(routes), bin_start_us, bin_seconds, entity_type)
-    cols["entity"] = _dict(entity_idx, entities)
-    cols["upstream"] = pa.array(np.asarray(upstream, dtype=np.uint32))
-    cols["routes"] = pa.array(np.asarray(routes, dtype=np.float64))
-    return pa.table(cols, schema=UPSTREAM_SCHEMA)
-
-
-def reporter_block(
-    bin_start_us: int,
-    bin_seconds: int,
-    entity_type: str,
-    entities: pa.Array,
-    entity_idx: npt.NDArray[np.int64],
-    peer_idx: npt.NDArray[np.int64],
-    peer_keys: npt.NDArray[np.uint64],
-) -> pa.Table:
-    """Distinct (entity, peer) reporter rows; ``peer_idx`` indexes ``peer_keys`` (dense peer ids)."""
-    n_p = max(len(peer_keys), 1)
-    key = entity_idx.astype(np.int64) * n_p + peer_idx.astype(np.int64)
-    cells = len(entities) * n_p
-    if cells <= 1 << 22:  # a mark per (entity, peer) cell: no sort
-        mark = np.zeros(cells, dtype=bool)
-        mark[key] = True
-        key = np.flatnonzero(mark)
-    else:
-        key = np.unique(key)
-    cols = head(len(key), bin_start_us, bin_seconds, entity_type)
-    cols["entity"] = _dict(key // n_p, entities)
-    cols["peer"] = pa.array(peer_keys[key % n_p], pa.uint64())
-    return pa.table(cols, schema=REPORTER_SCHEMA)

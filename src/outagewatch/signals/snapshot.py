@@ -20,6 +20,10 @@ import pyarrow as pa
 from outagewatch.signals.state import RoutingState
 
 TABLES: Final = ("peers", "prefixes", "paths", "routes", "origins")
+PATH_HASH_VERSION: Final = b"2"
+"""The AS path key of this version (paths.hash). Snapshots written before had another key: their
+paths are restored with their origin and upstream all the same, but the next announcement of
+such a route's path counts as a path change rather than a duplicate (paths are told apart by key)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,17 +48,11 @@ def _fixed(addr: npt.NDArray[np.uint8]) -> pa.Array:
 
 
 def snapshot(state: RoutingState) -> StateSnapshot:
-    """The whole state (routes gathered peer by peer: no full-matrix temporaries)."""
+    """The whole state (routes listed peer by peer from the core's per-peer route bitmaps)."""
     peers, pfx, paths = state.peers, state.prefixes, state.paths
-    r_peer, r_pfx, r_path = [], [], []
-    for p in range(peers.size):
-        row = state.routes[p]
-        idx = np.flatnonzero(row)
-        r_peer.append(np.full(len(idx), p, dtype=np.uint32))
-        r_pfx.append(idx.astype(np.uint32))
-        r_path.append(row[idx])
-    route_path = np.concatenate(r_path) if r_path else np.zeros(0, np.uint32)
+    r_peer, r_pfx, route_path = state.route_table()
     used = np.unique(route_path)
+    path_hash, path_origin, path_up = paths.hash, paths.origin, paths.upstream
     return StateSnapshot(
         peers=pa.table(
             {
@@ -69,15 +67,16 @@ def snapshot(state: RoutingState) -> StateSnapshot:
         paths=pa.table(
             {
                 "id": pa.array(used.astype(np.uint32)),
-                "hash": pa.array(paths.hash[used]),
-                "origin": pa.array(paths.origin[used]),
-                "upstream": pa.array(paths.upstream[used]),
-            }
+                "hash": pa.array(path_hash[used]),
+                "origin": pa.array(path_origin[used]),
+                "upstream": pa.array(path_up[used]),
+            },
+            metadata={b"path_hash": PATH_HASH_VERSION},
         ),
         routes=pa.table(
             {
-                "peer": pa.array(np.concatenate(r_peer) if r_peer else np.zeros(0, np.uint32)),
-                "prefix": pa.array(np.concatenate(r_pfx) if r_pfx else np.zeros(0, np.uint32)),
+                "peer": pa.array(r_peer.astype(np.uint32)),
+                "prefix": pa.array(r_pfx.astype(np.uint32)),
                 "path": pa.array(route_path),
             }
         ),

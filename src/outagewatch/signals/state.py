@@ -23,6 +23,7 @@ import pyarrow as pa
 
 from outagewatch.signals import _engine  # type: ignore[attr-defined]
 from outagewatch.signals.hashing import string_hash
+from outagewatch.signals.names import FIXED_METRICS
 
 I64 = npt.NDArray[np.int64]
 U8 = npt.NDArray[np.uint8]
@@ -221,10 +222,11 @@ class PathTable:
 class RoutingState:
     """The compiled routing state and its Python face."""
 
-    def __init__(self, peer_capacity: int = 64, prefix_capacity: int = 1 << 18) -> None:
+    def __init__(self, peer_capacity: int = 16, prefix_capacity: int = 1 << 18) -> None:
         """Room for ``peer_capacity`` peers × ``prefix_capacity`` prefixes to start with (grown
         as needed; untouched pages of the matrix cost no memory)."""
         self.core = _engine.Core(0.75, peer_capacity, prefix_capacity)
+        self.core.set_fixed_metrics(FIXED_METRICS)
         self.peers = PeerTable(self.core)
         self.prefixes = PrefixTable(self.core)
         self.paths = PathTable(self.core)
@@ -234,10 +236,11 @@ class RoutingState:
         """Bumped by every change of a route: equal versions, equal routes."""
         return int(self.core.counts()["version"])
 
-    def resolve(self, rows: Sequence[Rows], mode: int = MODE_BIN) -> int:
-        """Give every row of ``rows`` its ids in the core (new peers registered here); returns
-        the number of rows."""
-        n, new_pos = self.core.resolve(parts_of(rows), mode)
+    def ingest(self, rows: Sequence[Rows], mode: int = MODE_BIN, *, churn: bool = False) -> int:
+        """Apply ``rows`` in time order (mode MODE_BIN: updates and session downs, the bin's churn
+        counted when ``churn``; MODE_RIB: RIB rows set directly); new peers are registered
+        here. Returns the number of rows."""
+        n, new_pos = self.core.ingest(parts_of(rows), mode, churn)
         if new_pos:
             self._add_peers(rows, _np(new_pos, np.int64))
         return int(n)
@@ -258,9 +261,7 @@ class RoutingState:
         forward; they are no bin's churn). Returns the rows applied."""
         if isinstance(rows, pa.RecordBatch):
             rows = [Rows(rows, 0, rows.num_rows)]
-        n = self.resolve(rows, MODE_BIN)
-        self.core.apply(False)
-        return n
+        return self.ingest(rows, MODE_BIN)
 
     def load_rib(self, batch: pa.RecordBatch, *, first: bool) -> int:
         """Set the routes of a RIB batch's RIB rows; on the first batch of a dump, every peer of
@@ -279,8 +280,7 @@ class RoutingState:
             stale = [i for i, c in enumerate(self.peers.collector) if c in names]
             if stale:
                 self.core.clear_peers(np.array(stale, dtype=np.int64))
-        self.resolve([Rows(batch, 0, batch.num_rows)], MODE_RIB)
-        self.core.set_rib()
+        self.ingest([Rows(batch, 0, batch.num_rows)], MODE_RIB)
         return int(rib.sum())
 
     def set_routes(self, peer: I64, prefix: I64, path: U32) -> None:

@@ -1,5 +1,5 @@
 /*
- * apply.c: resolved elements -> route cells, churn, and what the bin close must look at.
+ * apply.c: rows -> route cells, churn, and what the bin close must look at.
  *
  * Updates are written in sequence; each is classified against the route it replaced (the
  * state's for the first update of a (peer, prefix) in the bin, else the previous update's):
@@ -66,50 +66,94 @@ void clear_peer(Core *c, int32_t peer) {
     c->version++;
 }
 
-static int count(Core *c, int32_t prefix, int32_t peer, int announce, uint32_t before, uint32_t after) {
-    int flags[5] = {announce, !announce, announce && before && before == after, announce && before && before != after,
-                    1};
-    int32_t as = announce ? c->path[after].as : (before ? c->path[before].as : -1);
-    if (churn_add(c, ET_GLOBAL, 0, flags, peer) < 0) return -1;
-    for (int32_t r = c->pfx[prefix].crow_start, e = r + c->pfx[prefix].crow_n; r < e; r++)
-        if (churn_add(c, ET_COUNTRY, c->crow_country[r], flags, peer) < 0) return -1;
-    if (as >= 0 && churn_add(c, ET_AS, as, flags, peer) < 0) return -1;
-    if (c->pfx[prefix].watch >= 0 && churn_add(c, ET_PREFIX, c->pfx[prefix].watch, flags, peer) < 0) return -1;
-    return 0;
+/* the bin's churn slot of an entity (made on its first update) */
+static inline int32_t slot(Core *c, int et, int32_t id) {
+    int32_t s = c->ent[et].churn_slot[id];
+    return s >= 0 ? s : churn_slot_new(c, et, id);
 }
 
-int apply_resolved(Core *c, int count_churn) {
-    if (count_churn && churn_begin(c) < 0) return -1;
-    if (c->n_el) c->version++;
-    for (int64_t j = 0; j < c->n_el; j++) {
-        int kind = c->el_kind[j];
-        int32_t peer = c->el_peer[j];
-        if (kind == K_DOWN) {
-            clear_peer(c, peer);
-            if (count_churn) c->sessions_down++;
-            continue;
-        }
-        if (kind != K_ANNOUNCE && kind != K_WITHDRAW) continue;
-        int32_t prefix = c->el_pfx[j];
-        uint32_t after = c->el_path[j];
-        uint32_t *cell = core_cell(c, prefix, peer);
-        uint32_t before = *cell;
-        *cell = after;
-        route_count(c, peer, prefix, before, after);
-        int announce = kind == K_ANNOUNCE;
-        if (announce) note_origin(c, after, prefix);
-        if (count_churn && count(c, prefix, peer, announce, before, after) < 0) return -1;
-        if (!c->ff[c->pfx[prefix].fam][peer] || before == after) continue;
-        if (!before || !after || c->path[before].origin != c->path[after].origin) mark_dirty(c, prefix);
-        if (c->path[before].pair != c->path[after].pair &&
-            (up_move(c, prefix, before, -1) < 0 || up_move(c, prefix, after, 1) < 0))
-            return -1;
+static inline void tally(Churn *h, int32_t s, uint32_t flags, int32_t peer) {
+    int32_t *n = h->cnt + 5 * (size_t)s;
+    n[0] += flags & 1;
+    n[1] += (flags >> 1) & 1;
+    n[2] += (flags >> 2) & 1;
+    n[3] += (flags >> 3) & 1;
+    n[4] += 1;
+    h->mask[(size_t)s * (size_t)h->words + (size_t)(peer >> 6)] |= 1ULL << (peer & 63);
+}
+
+/* one update's churn: its prefix's slot (spread to the prefix's entities at the close) and
+ * its AS's: the AS of the new route's origin, or of the withdrawn route's */
+static inline int count(Core *c, int32_t prefix, int32_t peer, int announce, uint32_t before, uint32_t after) {
+    uint32_t flags = announce ? 1u | (before ? (before == after ? 4u : 8u) : 0u) : 2u;
+    int32_t as = c->path[announce ? after : before].as; /* path 0: -1 */
+    PrefixInfo *x = &c->pfx[prefix];
+    int32_t s = x->churn;
+    if (s < 0) {
+        if ((s = churn_slot_new(c, ET_ROUTE_PREFIX, prefix)) < 0) return -1;
+        c->pfx[prefix].churn = s;
+    }
+    tally(&c->churn, s, flags, peer);
+    if (as >= 0) {
+        if ((s = slot(c, ET_AS, as)) < 0) return -1;
+        tally(&c->churn, s, flags, peer);
     }
     return 0;
 }
 
-int set_resolved(Core *c) {
-    for (int64_t j = 0; j < c->n_el; j++)
-        if (c->el_kind[j] == K_RIB) set_cell(c, c->el_pfx[j], c->el_peer[j], c->el_path[j]);
+int apply_row(Core *c, const Row *r, int count_churn) {
+    int kind = r->kind;
+    int32_t peer = r->peer;
+    if (kind == K_DOWN) {
+        clear_peer(c, peer);
+        if (count_churn) c->sessions_down++;
+        return 0;
+    }
+    if (kind == K_RIB) return set_cell(c, r->pfx, peer, r->path);
+    if (kind != K_ANNOUNCE && kind != K_WITHDRAW) return 0;
+    int32_t prefix = r->pfx;
+    uint32_t after = r->path;
+    uint32_t *cell = core_cell(c, prefix, peer);
+    uint32_t before = *cell;
+    *cell = after;
+    route_count(c, peer, prefix, before, after);
+    int announce = kind == K_ANNOUNCE;
+    if (announce) note_origin(c, after, prefix);
+    if (count_churn && count(c, prefix, peer, announce, before, after) < 0) return -1;
+    if (!c->ff[c->pfx[prefix].fam][peer] || before == after) return 0;
+    if (!before || !after || c->path[before].origin != c->path[after].origin) mark_dirty(c, prefix);
+    if (c->path[before].pair != c->path[after].pair &&
+        (up_move(c, prefix, before, -1) < 0 || up_move(c, prefix, after, 1) < 0))
+        return -1;
+    return 0;
+}
+
+/* add slot s's counts and peers to slot t */
+static inline void merge_slot(Churn *h, int32_t t, int32_t s) {
+    for (int k = 0; k < 5; k++) h->cnt[5 * (size_t)t + k] += h->cnt[5 * (size_t)s + k];
+    uint64_t *dst = h->mask + (size_t)t * h->words;
+    const uint64_t *src = h->mask + (size_t)s * h->words;
+    for (int32_t w = 0; w < h->words; w++) dst[w] |= src[w];
+}
+
+int churn_spread(Core *c) {
+    Churn *h = &c->churn;
+    int32_t n = h->n;
+    for (int32_t s = 0; s < n; s++) {
+        if (h->etype[s] != ET_ROUTE_PREFIX) continue;
+        int32_t p = h->ent[s], t;
+        PrefixInfo *x = &c->pfx[p];
+        if ((t = slot(c, ET_GLOBAL, 0)) < 0) return -1;
+        merge_slot(h, t, s);
+        for (int32_t r = x->crow_start, e = r + x->crow_n; r < e; r++) {
+            if ((t = slot(c, ET_COUNTRY, c->crow_country[r])) < 0) return -1;
+            merge_slot(h, t, s);
+        }
+        if (x->watch >= 0) {
+            if ((t = slot(c, ET_PREFIX, x->watch)) < 0) return -1;
+            merge_slot(h, t, s);
+        }
+        x->churn = -1;
+    }
     return 0;
 }

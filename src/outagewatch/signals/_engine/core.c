@@ -1,5 +1,10 @@
 /* core.c: the engine's tables: creating peers, prefixes, paths, ASes, entities, cells. */
+#include <stdio.h>
+
 #include "core.h"
+
+#define ROUTES_BYTES(c) ((size_t)(c)->pfx_cap * (size_t)(c)->peer_cap * sizeof(uint32_t))
+#define BITS_BYTES(c) ((size_t)(c)->peer_cap * (c)->bit_words * 8)
 
 int ow_reserve(void **p, int64_t *cap, int64_t need, size_t size) {
     if (need <= *cap) return 0;
@@ -44,21 +49,47 @@ static int ent_grow(EntTab *t, int32_t need) {
     return 0;
 }
 
-int core_entity(Core *c, int et, int32_t *id) {
-    EntTab *t = &c->ent[et];
-    if (ent_grow(t, t->n + 1) < 0) return -1;
-    int32_t cap = c->names_log_cap;
-    if (ow_reserve32((void **)&c->names_log_et, &cap, c->n_names_log + 1, 4) < 0) return -1;
-    if (cap != c->names_log_cap) {
-        int32_t *ids = realloc(c->names_log_id, (size_t)cap * 4);
-        if (!ids) return -1;
-        c->names_log_id = ids;
-        c->names_log_cap = cap;
+/* an ASN as decimal text (no sprintf: it is made for every AS and upstream seen) */
+static size_t u32_text(uint32_t v, char *out) {
+    char tmp[10];
+    size_t n = 0;
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    for (size_t k = 0; k < n; k++) out[k] = tmp[n - 1 - k];
+    return n;
+}
+
+int strlist_add(StrList *s, const char *text, size_t len) {
+    if (s->n + 2 > s->cap) {
+        int32_t cap = s->cap ? s->cap * 2 : 256;
+        int32_t *o = realloc(s->off, (size_t)cap * 4);
+        if (!o) return -1;
+        if (!s->off) o[0] = 0;
+        s->off = o;
+        s->cap = cap;
     }
+    int64_t end = s->off[s->n];
+    if (end + (int64_t)len > INT32_MAX) return -1;
+    if (end + (int64_t)len > s->bytes_cap) {
+        int64_t cap = s->bytes_cap ? s->bytes_cap * 2 : 4096;
+        while (cap < end + (int64_t)len) cap *= 2;
+        char *d = realloc(s->data, (size_t)cap);
+        if (!d) return -1;
+        s->data = d;
+        s->bytes_cap = cap;
+    }
+    if (len) memcpy(s->data + end, text, len);
+    s->off[++s->n] = (int32_t)(end + (int64_t)len);
+    return 0;
+}
+
+int core_entity(Core *c, int et, const char *name, size_t len, int32_t *id) {
+    EntTab *t = &c->ent[et];
+    if (ent_grow(t, t->n + 1) < 0 || strlist_add(&c->ent_names, name, len) < 0) return -1;
     int32_t i = t->n++;
-    c->names_log_et[c->n_names_log] = et;
-    c->names_log_id[c->n_names_log++] = i;
-    t->name[i] = c->n_names++;
+    t->name[i] = c->ent_names.n - 1;
     *id = i;
     return 0;
 }
@@ -72,28 +103,27 @@ int core_init(Core *c, double ff_share, int32_t peer_cap, int32_t pfx_cap) {
     c->pfx_cap = pfx_cap;
     c->bit_words = (size_t)pfx_cap / 64;
     /* the matrix: pages are mapped lazily, and each prefix's row is zeroed when it is made */
-    c->routes = malloc((size_t)pfx_cap * (size_t)peer_cap * sizeof(uint32_t));
+    c->routes = ow_alloc(ROUTES_BYTES(c));
     if (!c->routes) return -1;
     if (grow_zero((void **)&c->peer_asn, 0, peer_cap, 4) < 0 || grow_zero((void **)&c->peer_size, 0, 2 * peer_cap, 8) < 0 ||
         grow_zero((void **)&c->peer_clears, 0, peer_cap, 8) < 0 || grow_zero((void **)&c->peer_stamp, 0, peer_cap, 4) < 0 ||
-        grow_zero((void **)&c->peer_bits, 0, (int64_t)peer_cap * (int64_t)c->bit_words, 8) < 0 ||
-        grow_zero((void **)&c->ff_asn, 0, peer_cap, 4) < 0)
+        grow_zero((void **)&c->ff_asn, 0, peer_cap, 4) < 0 || !(c->peer_bits = ow_alloc(BITS_BYTES(c))))
         return -1;
     for (int f = 0; f < 2; f++)
         if (grow_zero((void **)&c->ff[f], 0, peer_cap, 1) < 0 || grow_zero((void **)&c->ff_list[f], 0, peer_cap, 4) < 0 ||
             grow_zero((void **)&c->group[f], 0, peer_cap, 4) < 0)
             return -1;
     size_t p = (size_t)pfx_cap;
-    if (!(c->pfx = malloc(p * sizeof(PrefixInfo))) || !(c->dirty = malloc(4 * p))) return -1;
+    if (!(c->pfx = ow_alloc(p * sizeof(PrefixInfo))) || !(c->dirty = ow_alloc(4 * p))) return -1;
     c->dirty_cap = pfx_cap;
     /* path id 0: no route */
     c->path_cap = 1024;
-    if (!(c->path = calloc(1024, sizeof(PathInfo)))) return -1;
+    if (!(c->path = ow_alloc(1024 * sizeof(PathInfo)))) return -1;
     c->path[0].as = c->path[0].pair = -1;
     c->n_paths = 1;
     c->ent[ET_COUNTRY].keeps_zero = c->ent[ET_PREFIX].keeps_zero = c->ent[ET_GLOBAL].keeps_zero = 1;
     int32_t g;
-    if (core_entity(c, ET_GLOBAL, &g) < 0) return -1;
+    if (core_entity(c, ET_GLOBAL, "all", 3, &g) < 0) return -1;
     c->ent[ET_GLOBAL].flags[g] |= F_PRESENT4 | F_PRESENT6;
     return 0;
 }
@@ -129,21 +159,21 @@ void core_free(Core *c) {
     free(c->peer_size);
     free(c->peer_clears);
     free(c->peer_stamp);
-    free(c->peer_bits);
+    ow_free(c->peer_bits, BITS_BYTES(c));
     free(c->ff_asn);
     for (int f = 0; f < 2; f++) {
         free(c->ff[f]);
         free(c->ff_list[f]);
         free(c->group[f]);
     }
-    free(c->pmap.slots);
-    free(c->dirty);
+    ow_free(c->pmap.slots, c->pmap.slots ? (c->pmap.mask + 1) * sizeof(PrefixSlot) : 0);
+    ow_free(c->dirty, 4 * (size_t)c->pfx_cap);
     free(c->pool);
-    free(c->pfx);
-    free(c->path);
+    ow_free(c->pfx, (size_t)c->pfx_cap * sizeof(PrefixInfo));
+    ow_free(c->path, (size_t)c->path_cap * sizeof(PathInfo));
     free(c->crow_country);
     free(c->crow_w);
-    free(c->routes);
+    ow_free(c->routes, ROUTES_BYTES(c));
     u64map_free(&c->paths);
     u64map_free(&c->as_map);
     free(c->as_fam);
@@ -156,17 +186,16 @@ void core_free(Core *c) {
     for (int e = 0; e < 3; e++) cells_free(&c->cells[e]);
     free(c->watch_pfx);
     free(c->holder);
-    free(c->names_log_et);
-    free(c->names_log_id);
+    free(c->ent_names.off);
+    free(c->ent_names.data);
+    free(c->met_names.off);
+    free(c->met_names.data);
     free(c->churn.etype);
     free(c->churn.ent);
     free(c->churn.cnt);
     free(c->churn.mask);
-    free(c->el_kind);
-    free(c->el_peer);
-    free(c->el_pfx);
-    free(c->el_path);
     free(c->new_peer_pos);
+    free(c->refs);
     free(c->rows.et);
     free(c->rows.ent);
     free(c->rows.met);
@@ -185,17 +214,21 @@ void core_free(Core *c) {
 static int widen(Core *c, int32_t need) {
     int32_t old = c->peer_cap, n = old;
     while (n < need) n = (n * 3 / 2 + 7) / 8 * 8;
-    uint32_t *m = malloc((size_t)c->pfx_cap * (size_t)n * sizeof(uint32_t));
-    if (!m) return -1;
-    for (int32_t p = 0; p < c->n_pfx; p++) {
-        memcpy(m + (size_t)p * n, c->routes + (size_t)p * old, (size_t)old * 4);
-        memset(m + (size_t)p * n + old, 0, (size_t)(n - old) * 4);
+    uint32_t *m = ow_alloc((size_t)c->pfx_cap * (size_t)n * sizeof(uint32_t));
+    uint64_t *bits = ow_alloc((size_t)n * c->bit_words * 8);
+    if (!m || !bits) {
+        ow_free(m, (size_t)c->pfx_cap * (size_t)n * sizeof(uint32_t));
+        ow_free(bits, (size_t)n * c->bit_words * 8);
+        return -1;
     }
-    free(c->routes);
+    for (int32_t p = 0; p < c->n_pfx; p++) memcpy(m + (size_t)p * n, c->routes + (size_t)p * old, (size_t)old * 4);
+    memcpy(bits, c->peer_bits, (size_t)old * c->bit_words * 8);
+    ow_free(c->routes, ROUTES_BYTES(c));
+    ow_free(c->peer_bits, BITS_BYTES(c));
     c->routes = m;
+    c->peer_bits = bits;
     if (grow_zero((void **)&c->peer_asn, old, n, 4) < 0 || grow_zero((void **)&c->peer_size, 2 * old, 2 * n, 8) < 0 ||
         grow_zero((void **)&c->peer_clears, old, n, 8) < 0 || grow_zero((void **)&c->peer_stamp, old, n, 4) < 0 ||
-        grow_zero((void **)&c->peer_bits, (int64_t)old * (int64_t)c->bit_words, (int64_t)n * (int64_t)c->bit_words, 8) < 0 ||
         grow_zero((void **)&c->ff_asn, old, n, 4) < 0)
         return -1;
     for (int f = 0; f < 2; f++)
@@ -218,29 +251,26 @@ int core_add_peer(Core *c, uint64_t key, uint32_t asn, int32_t *id, int *added) 
     return 0;
 }
 
-/* room for more prefixes: the matrix grows in place (realloc), per-prefix arrays too, and
+/* room for more prefixes: the matrix and the per-prefix table grow into fresh (zeroed) memory, and
  * every peer's bitmap gets the words of the new prefix ids */
 static int more_prefixes(Core *c) {
     int32_t old = c->pfx_cap, n = old * 2;
-    size_t stride = (size_t)c->peer_cap;
-    uint32_t *m = realloc(c->routes, (size_t)n * stride * sizeof(uint32_t));
+    size_t stride = (size_t)c->peer_cap, nw = (size_t)n / 64, ow = c->bit_words;
+    uint32_t *m = ow_regrow(c->routes, ROUTES_BYTES(c), (size_t)c->n_pfx * stride * 4, (size_t)n * stride * 4);
     if (!m) return -1;
     c->routes = m;
-#define G(field, size)                                              \
-    do {                                                            \
-        void *q = realloc(c->field, (size_t)n * (size));            \
-        if (!q) return -1;                                          \
-        c->field = q;                                               \
-    } while (0)
-    G(pfx, sizeof(PrefixInfo));
-    G(dirty, 4); /* each prefix is listed at most once */
-#undef G
+    PrefixInfo *x = ow_regrow(c->pfx, (size_t)old * sizeof(PrefixInfo), (size_t)c->n_pfx * sizeof(PrefixInfo),
+                              (size_t)n * sizeof(PrefixInfo));
+    if (!x) return -1;
+    c->pfx = x;
+    int32_t *d = ow_regrow(c->dirty, 4 * (size_t)old, 4 * (size_t)c->n_dirty, 4 * (size_t)n);
+    if (!d) return -1;
+    c->dirty = d;
     c->dirty_cap = n;
-    size_t ow = c->bit_words, nw = (size_t)n / 64;
-    uint64_t *bits = calloc((size_t)c->peer_cap * nw, 8);
+    uint64_t *bits = ow_alloc((size_t)c->peer_cap * nw * 8);
     if (!bits) return -1;
     for (int32_t p = 0; p < c->n_peers; p++) memcpy(bits + p * nw, c->peer_bits + p * ow, ow * 8);
-    free(c->peer_bits);
+    ow_free(c->peer_bits, BITS_BYTES(c));
     c->peer_bits = bits;
     c->bit_words = nw;
     c->pfx_cap = n;
@@ -269,13 +299,13 @@ int core_add_prefix_k(Core *c, uint8_t afi, const uint8_t *addr, uint8_t plen, c
     if (*added) {
         if (i >= c->pfx_cap && more_prefixes(c) < 0) return -1;
         c->n_pfx = i + 1;
-        memset(c->routes + (size_t)i * (size_t)c->peer_cap, 0, (size_t)c->peer_cap * 4);
-        PrefixInfo *x = &c->pfx[i];
+        PrefixInfo *x = &c->pfx[i]; /* its matrix row is still zero: fresh memory, never written */
         memset(x, 0, sizeof *x);
         x->afi = afi;
         x->plen = plen;
         x->fam = afi == 4 ? 0 : 1;
         x->watch = -1;
+        x->churn = -1;
         x->pp_start = -1;
         memcpy(x->addr, addr, 16);
     }
@@ -287,17 +317,6 @@ int core_add_prefix(Core *c, uint8_t afi, const uint8_t *addr, uint8_t plen, int
     PrefixKey k;
     prefix_key(addr, plen, afi, &k);
     return core_add_prefix_k(c, afi, addr, plen, &k, id, added);
-}
-
-uint32_t *core_cell(const Core *c, int32_t prefix, int32_t peer) {
-    return c->routes + (size_t)prefix * (size_t)c->peer_cap + (size_t)peer;
-}
-
-u128 prefix_weight(const Core *c, int32_t p) {
-    int plen = c->pfx[p].plen;
-    if (c->pfx[p].fam == 0) return (u128)1 << (plen <= 32 ? 32 - plen : 0);
-    if (plen == 0) return ~(u128)0; /* 2^128 - 1: as good as 2^128 once in /48s */
-    return (u128)1 << (plen <= 128 ? 128 - plen : 0);
 }
 
 static int cell_of(UpCells *u, EntTab *t, int32_t ent, int32_t up, int32_t *out) {
@@ -336,12 +355,17 @@ int core_as(Core *c, uint32_t asn, int32_t *id) {
     if (i < 0) return -1;
     if (added) {
         int32_t e;
-        if (core_entity(c, ET_AS, &e) < 0) return -1;
+        char text[16];
+        size_t len = u32_text(asn, text);
+        if (core_entity(c, ET_AS, text, len, &e) < 0) return -1;
         if (e != i) return -1; /* AS entities are made here only */
-        int64_t cap = c->ent[ET_AS].cap;
-        void *q = realloc(c->as_fam, (size_t)cap);
-        if (!q) return -1;
-        c->as_fam = q;
+        if (i >= c->as_fam_cap) {
+            int32_t cap = c->ent[ET_AS].cap;
+            void *q = realloc(c->as_fam, (size_t)cap);
+            if (!q) return -1;
+            c->as_fam = q;
+            c->as_fam_cap = cap;
+        }
         c->as_fam[i] = 0;
     }
     *id = i;
@@ -356,7 +380,8 @@ int core_path(Core *c, uint64_t hash, uint32_t origin, uint32_t upstream, uint32
     if (added) {
         if ((int32_t)pid >= c->path_cap) {
             int32_t n = c->path_cap * 2;
-            PathInfo *q = realloc(c->path, (size_t)n * sizeof(PathInfo));
+            PathInfo *q = ow_regrow(c->path, (size_t)c->path_cap * sizeof(PathInfo),
+                                    (size_t)c->n_paths * sizeof(PathInfo), (size_t)n * sizeof(PathInfo));
             if (!q) return -1;
             c->path = q;
             c->path_cap = n;
@@ -386,6 +411,14 @@ int core_path(Core *c, uint64_t hash, uint32_t origin, uint32_t upstream, uint32
                 int ua;
                 int32_t up = u64map_get(&c->up_map, upstream, &ua);
                 if (up < 0) return -1;
+                if (ua) { /* its metric names: ids M_UP_BASE + 2 up (routes), + 1 (share) */
+                    char text[48] = "upstream.";
+                    size_t len = 9 + u32_text(upstream, text + 9);
+                    memcpy(text + len, ".routes", 7);
+                    if (strlist_add(&c->met_names, text, len + 7) < 0) return -1;
+                    memcpy(text + len, ".share", 6);
+                    if (strlist_add(&c->met_names, text, len + 6) < 0) return -1;
+                }
                 c->pair_as[pair] = c->path[pid].as;
                 c->pair_up[pair] = up;
                 if (up_cell(c, ET_AS, c->path[pid].as, up, &c->pair_cell[pair]) < 0) return -1;
@@ -397,12 +430,9 @@ int core_path(Core *c, uint64_t hash, uint32_t origin, uint32_t upstream, uint32
     return 0;
 }
 
-int core_set_countries(Core *c, int32_t n_countries) {
+int core_add_country(Core *c, const char *code, size_t len, int32_t *id) {
+    if (core_entity(c, ET_COUNTRY, code, len, id) < 0) return -1;
     EntTab *t = &c->ent[ET_COUNTRY];
-    while (t->n < n_countries) {
-        int32_t id;
-        if (core_entity(c, ET_COUNTRY, &id) < 0) return -1;
-    }
     if (t->n > c->holder_cap) {
         if (grow_zero((void **)&c->holder, c->holder_cap, t->cap, 1) < 0) return -1;
         c->holder_cap = t->cap;
@@ -410,9 +440,9 @@ int core_set_countries(Core *c, int32_t n_countries) {
     return 0;
 }
 
-int core_add_watch(Core *c, int32_t prefix) {
+int core_add_watch(Core *c, int32_t prefix, const char *text, size_t len) {
     int32_t id;
-    if (core_entity(c, ET_PREFIX, &id) < 0) return -1;
+    if (core_entity(c, ET_PREFIX, text, len, &id) < 0) return -1;
     int32_t cap = c->n_watch;
     int32_t *w = realloc(c->watch_pfx, (size_t)(cap + 1) * 4);
     if (!w) return -1;

@@ -30,7 +30,8 @@
 #include "arrow.h"
 #include "maps.h"
 
-enum { ET_COUNTRY = 0, ET_AS = 1, ET_PREFIX = 2, ET_GLOBAL = 3, N_ET = 4 };
+enum { ET_COUNTRY = 0, ET_AS = 1, ET_PREFIX = 2, ET_GLOBAL = 3, N_ET = 4, ET_ROUTE_PREFIX = 4 };
+/* ET_ROUTE_PREFIX: churn slots of one prefix's updates, spread to its entities at the close */
 enum { K_ANNOUNCE = 0, K_WITHDRAW = 1, K_RIB = 2, K_STATE = 3, K_DOWN = 4, K_SKIP = 5 };
 enum { N_THRESH = 9, N_VIS = 18 };
 
@@ -117,6 +118,7 @@ typedef struct {
 typedef struct {
     uint8_t afi, plen, fam, dirty; /* fam: 0 IPv4, 1 IPv6; dirty: queued for the close */
     int32_t watch;                 /* watched prefix entity id, or -1 */
+    int32_t churn;                 /* the bin's churn slot of its updates, or -1 */
     uint16_t cnt_ff, cnt_asn;      /* full-feed peers / peer ASNs with a route (last close) */
     uint8_t lvl_ff, lvl_asn;       /* their level codes */
     uint16_t pp_n, pp_cap;         /* its pairs in the pool */
@@ -143,6 +145,24 @@ struct RowRef {
     const void *part;
     int64_t row, pos;
 };
+
+/* a row on its way through the ingest pipeline (ingest.c): keys, then ids, then applied */
+typedef struct {
+    struct RowRef ref;
+    uint8_t kind; /* K_* (K_SKIP: a row the mode does not take) */
+    PrefixKey key;
+    uint64_t phash; /* path hash; 0: the previous announcement's path again */
+    int32_t peer, pfx;
+    uint32_t path;
+} Row;
+
+/* a growing list of strings (names of entities, of metrics): offsets and bytes */
+typedef struct {
+    int32_t *off; /* n + 1 offsets */
+    char *data;
+    int32_t n, cap;
+    int64_t bytes_cap;
+} StrList;
 
 /* the bin's churn: counts and reporting peers per touched entity */
 typedef struct {
@@ -233,6 +253,7 @@ typedef struct Core {
     /* AS entities, upstreams, pairs */
     U64Map as_map; /* origin ASN -> AS entity id */
     uint8_t *as_fam; /* per AS entity: bit 0 announced for IPv4, bit 1 for IPv6 */
+    int32_t as_fam_cap;
     uint8_t origin0_fam;
     U64Map up_map; /* upstream ASN -> upstream id */
     U64Map pair_map; /* origin << 32 | upstream -> pair id */
@@ -246,8 +267,8 @@ typedef struct Core {
     int32_t *watch_pfx;
     uint8_t *holder; /* per country: bit 0 IPv4, bit 1 IPv6 */
     int32_t holder_cap;
-    int32_t n_names;
-    int32_t *names_log_et, *names_log_id, n_names_log, names_log_cap;
+    StrList ent_names; /* every entity's name, in the order entities were made */
+    StrList met_names; /* the fixed metric catalogue, then two names per upstream id */
     double em_ff[2];
     int ff_seen;
 
@@ -259,14 +280,9 @@ typedef struct Core {
     int64_t version;
     int32_t sessions_down;
 
-    /* resolved elements of the current call, and the per-row keys a resolve computes first */
-    int64_t n_el, el_cap;
+    /* the rows of the current ingest call, in application order */
+    int64_t n_el, refs_cap;
     struct RowRef *refs;
-    PrefixKey *el_key;
-    uint64_t *el_phash; /* path hash, 0 when the row repeats the previous announcement's path */
-    uint8_t *el_kind;
-    int32_t *el_peer, *el_pfx;
-    uint32_t *el_path;
     int64_t *new_peer_pos; /* positions (in the concatenated parts) of elements that made a peer */
     int64_t n_new_peer, new_peer_cap;
 
@@ -296,28 +312,43 @@ int core_add_prefix_k(Core *c, uint8_t afi, const uint8_t *addr, uint8_t plen, c
                       int *added);
 int core_path(Core *c, uint64_t hash, uint32_t origin, uint32_t upstream, uint32_t *id);
 int core_as(Core *c, uint32_t asn, int32_t *id);
-int core_entity(Core *c, int et, int32_t *id);
-int core_set_countries(Core *c, int32_t n_countries);
+int core_entity(Core *c, int et, const char *name, size_t len, int32_t *id);
+int strlist_add(StrList *s, const char *text, size_t len);
+int core_add_country(Core *c, const char *code, size_t len, int32_t *id);
 int core_add_country_rows(Core *c, int32_t n_prefixes, const int32_t *pfx, const int32_t *country,
                           const u128 *w, int64_t n_rows);
-int core_add_watch(Core *c, int32_t prefix);
-uint32_t *core_cell(const Core *c, int32_t prefix, int32_t peer);
+int core_add_watch(Core *c, int32_t prefix, const char *text, size_t len);
 int up_cell(Core *c, int et, int32_t ent, int32_t up, int32_t *out);
-u128 prefix_weight(const Core *c, int32_t p);
 
-/* resolve.c */
-int resolve_parts(Core *c, const Part *parts, int n_parts, int mode);
+/* resolve.c: keys and ids of rows */
 uint64_t path_hash_of(const uint32_t *asns, int64_t n_asns, const uint16_t *segs, int64_t n_segs);
 void origin_upstream(const uint32_t *asns, int64_t n_asns, const uint16_t *segs, int64_t n_segs,
                      uint32_t *origin, uint32_t *upstream);
 uint64_t peer_key(uint64_t collector_hash, const uint8_t *ip);
 int core_error(Core *c, int kind, const char *fmt, ...);
+typedef struct {
+    const uint32_t *asns;
+    const uint16_t *segs;
+    int64_t na, ns;
+} LastPath;
+typedef struct {
+    const Part *pt;
+    int64_t coll;
+    const uint8_t *ip;
+    int32_t peer;
+    uint32_t path;
+} LastRow;
+int row_keys(Core *c, Row *r, int mode, LastPath *lp);
+int row_ids(Core *c, Row *r, LastRow *lr);
 
-/* apply.c */
-int apply_resolved(Core *c, int count_churn);
-int set_resolved(Core *c); /* RIB rows: set cells directly */
+/* apply.c: route changes */
+int apply_row(Core *c, const Row *r, int count_churn);
 void clear_peer(Core *c, int32_t peer);
 int set_cell(Core *c, int32_t prefix, int32_t peer, uint32_t path);
+int churn_spread(Core *c); /* the prefixes' churn slots to their countries, watched prefix, global */
+
+/* ingest.c */
+int ingest_parts(Core *c, const Part *parts, int n_parts, int mode, int count_churn);
 
 /* visibility.c */
 int close_visibility(Core *c);
@@ -334,8 +365,20 @@ int up_add_countries(Core *c, int32_t prefix); /* a prefix just mapped: its rout
 
 /* emit.c */
 int emit_bin(Core *c, int keyframe, int dense);
-int churn_add(Core *c, int et, int32_t id, const int flags[5], int32_t peer);
+int32_t churn_slot_new(Core *c, int et, int32_t id); /* a slot (or -1, out of memory) */
 int churn_begin(Core *c);
 int rows_push(Rows *r, int32_t et, int32_t ent, int32_t met, double val);
+
+static inline uint32_t *core_cell(const Core *c, int32_t prefix, int32_t peer) {
+    return c->routes + (size_t)prefix * (size_t)c->peer_cap + (size_t)peer;
+}
+
+/* a whole prefix's weight in addresses (IPv6 ::/0: 2^128 - 1, as good as 2^128 once in /48s) */
+static inline u128 prefix_weight(const Core *c, int32_t p) {
+    int plen = c->pfx[p].plen;
+    if (c->pfx[p].fam == 0) return (u128)1 << (plen <= 32 ? 32 - plen : 0);
+    if (plen == 0) return ~(u128)0;
+    return (u128)1 << (plen <= 128 ? 128 - plen : 0);
+}
 
 #endif

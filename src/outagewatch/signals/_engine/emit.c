@@ -100,39 +100,36 @@ int churn_begin(Core *c) {
     return 0;
 }
 
-int churn_add(Core *c, int et, int32_t id, const int flags[5], int32_t peer) {
+/* a new slot in the bin's churn pool for entity (et, id); et ET_ROUTE_PREFIX: a prefix, whose
+ * slot index the caller keeps (PrefixInfo.churn) */
+int32_t churn_slot_new(Core *c, int et, int32_t id) {
     Churn *h = &c->churn;
-    EntTab *t = &c->ent[et];
-    int32_t s = t->churn_slot[id];
-    if (s < 0) {
-        if (h->n == h->cap) {
-            int32_t cap = h->cap ? h->cap * 2 : 1024;
-            void *a = realloc(h->etype, (size_t)cap * 4), *b = realloc(h->ent, (size_t)cap * 4);
-            if (a) h->etype = a;
-            if (b) h->ent = b;
-            void *d = realloc(h->cnt, (size_t)cap * 5 * 4), *e = realloc(h->mask, (size_t)cap * (size_t)h->words * 8);
-            if (d) h->cnt = d;
-            if (e) h->mask = e;
-            if (!a || !b || !d || !e) return core_error(c, 2, "out of memory");
-            h->cap = cap;
-        }
-        s = h->n++;
-        h->etype[s] = et;
-        h->ent[s] = id;
-        memset(h->cnt + 5 * (size_t)s, 0, 5 * 4);
-        memset(h->mask + (size_t)s * h->words, 0, (size_t)h->words * 8);
-        t->churn_slot[id] = s;
+    if (h->n == h->cap) {
+        int32_t cap = h->cap ? h->cap * 2 : 1024;
+        void *a = realloc(h->etype, (size_t)cap * 4), *b = realloc(h->ent, (size_t)cap * 4);
+        if (a) h->etype = a;
+        if (b) h->ent = b;
+        void *d = realloc(h->cnt, (size_t)cap * 5 * 4), *e = realloc(h->mask, (size_t)cap * (size_t)h->words * 8);
+        if (d) h->cnt = d;
+        if (e) h->mask = e;
+        if (!a || !b || !d || !e) return core_error(c, 2, "out of memory");
+        h->cap = cap;
     }
-    int32_t *n = h->cnt + 5 * (size_t)s;
-    for (int k = 0; k < 5; k++) n[k] += flags[k];
-    h->mask[(size_t)s * h->words + (peer >> 6)] |= 1ULL << (peer & 63);
-    return 0;
+    int32_t s = h->n++;
+    h->etype[s] = et;
+    h->ent[s] = id;
+    memset(h->cnt + 5 * (size_t)s, 0, 5 * 4);
+    memset(h->mask + (size_t)s * h->words, 0, (size_t)h->words * 8);
+    if (et != ET_ROUTE_PREFIX) c->ent[et].churn_slot[id] = s;
+    return s;
 }
 
 static int emit_churn(Core *c, int dense) {
     Churn *h = &c->churn;
+    if (churn_spread(c) < 0) return -1;
     for (int32_t s = 0; s < h->n; s++) {
         int et = h->etype[s];
+        if (et == ET_ROUTE_PREFIX) continue;
         int32_t id = h->ent[s], name = c->ent[et].name[id];
         const int32_t *n = h->cnt + 5 * (size_t)s;
         for (int k = 0; k < 5; k++)

@@ -14,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alloc.h"
+
 static inline uint64_t ow_mix(uint64_t k) { /* murmur3 finaliser */
     k ^= k >> 33;
     k *= 0xff51afd7ed558ccdULL;
@@ -25,7 +27,7 @@ static inline uint64_t ow_mix(uint64_t k) { /* murmur3 finaliser */
 
 typedef struct {
     uint64_t key;
-    int32_t id; /* -1: empty */
+    int32_t id1; /* id + 1; 0: empty (fresh zeroed slots are empty) */
     int32_t pad;
 } Slot;
 
@@ -43,13 +45,13 @@ static inline int32_t u64map_find(const U64Map *m, uint64_t k) {
     size_t i = u64map_home(m, k);
     for (;;) {
         const Slot *s = &m->slots[i];
-        if (s->id < 0 || s->key == k) return s->id;
+        if (!s->id1 || s->key == k) return s->id1 - 1;
         i = (i + 1) & m->mask;
     }
 }
 
 static inline void u64map_prefetch(const U64Map *m, uint64_t k) {
-    if (m->slots) __builtin_prefetch(&m->slots[u64map_home(m, k)]);
+    if (m->slots) ow_prefetch(&m->slots[u64map_home(m, k)]);
 }
 
 static int u64map_grow(U64Map *m, int32_t need) {
@@ -65,16 +67,15 @@ static int u64map_grow(U64Map *m, int32_t need) {
     if ((size_t)need * 2 <= slots) return 0;
     size_t ns = slots ? slots * 2 : 512;
     while (ns < (size_t)need * 2) ns *= 2;
-    Slot *s = malloc(ns * sizeof(Slot));
+    Slot *s = ow_alloc(ns * sizeof(Slot));
     if (!s) return -1;
-    for (size_t i = 0; i < ns; i++) s[i].id = -1;
     for (int32_t id = 0; id < m->n; id++) {
         size_t i = (size_t)ow_mix(m->keys[id]) & (ns - 1);
-        while (s[i].id >= 0) i = (i + 1) & (ns - 1);
+        while (s[i].id1) i = (i + 1) & (ns - 1);
         s[i].key = m->keys[id];
-        s[i].id = id;
+        s[i].id1 = id + 1;
     }
-    free(m->slots);
+    ow_free(m->slots, slots * sizeof(Slot));
     m->slots = s;
     m->mask = ns - 1;
     return 0;
@@ -87,24 +88,24 @@ static inline int32_t u64map_get(U64Map *m, uint64_t k, int *added) {
         size_t i = u64map_home(m, k);
         for (;;) {
             const Slot *s = &m->slots[i];
-            if (s->id < 0) break;
-            if (s->key == k) return s->id;
+            if (!s->id1) break;
+            if (s->key == k) return s->id1 - 1;
             i = (i + 1) & m->mask;
         }
     }
     if (u64map_grow(m, m->n + 1) < 0) return -1;
     size_t i = u64map_home(m, k);
-    while (m->slots[i].id >= 0) i = (i + 1) & m->mask;
+    while (m->slots[i].id1) i = (i + 1) & m->mask;
     int32_t id = m->n++;
     m->slots[i].key = k;
-    m->slots[i].id = id;
+    m->slots[i].id1 = id + 1;
     m->keys[id] = k;
     *added = 1;
     return id;
 }
 
 static void u64map_free(U64Map *m) {
-    free(m->slots);
+    ow_free(m->slots, m->slots ? (m->mask + 1) * sizeof(Slot) : 0);
     free(m->keys);
     memset(m, 0, sizeof *m);
 }
@@ -115,7 +116,7 @@ static inline size_t u64map_nbytes(const U64Map *m) {
 
 typedef struct {
     uint64_t hi, lo; /* the address as two big-endian words */
-    int32_t id;      /* -1: empty */
+    int32_t id1;     /* id + 1; 0: empty */
     uint8_t plen, fam;
 } PrefixSlot;
 
@@ -125,8 +126,12 @@ typedef struct {
     int32_t n;
 } PrefixMap;
 
+/* one 128-bit multiply of the address words, folded (wyhash's "mum"); the length and family
+ * enter the second word */
 static inline uint64_t prefix_slot_hash(uint64_t hi, uint64_t lo, uint8_t plen, uint8_t fam) {
-    return ow_mix(hi ^ ow_mix(lo ^ ((uint64_t)plen << 8 | fam)));
+    unsigned __int128 r = (unsigned __int128)(hi ^ 0xa0761d6478bd642fULL) *
+                          (lo ^ ((uint64_t)plen << 56 | (uint64_t)fam << 48) ^ 0xe7037ed1a0b428dbULL);
+    return (uint64_t)r ^ (uint64_t)(r >> 64);
 }
 
 static int prefixmap_grow(PrefixMap *m, int32_t need) {
@@ -134,17 +139,16 @@ static int prefixmap_grow(PrefixMap *m, int32_t need) {
     if ((size_t)need * 2 <= slots) return 0;
     size_t ns = slots ? slots * 2 : 1024;
     while (ns < (size_t)need * 2) ns *= 2;
-    PrefixSlot *s = malloc(ns * sizeof(PrefixSlot));
+    PrefixSlot *s = ow_alloc(ns * sizeof(PrefixSlot));
     if (!s) return -1;
-    for (size_t i = 0; i < ns; i++) s[i].id = -1;
     for (size_t j = 0; j < slots; j++) {
-        if (m->slots[j].id < 0) continue;
+        if (!m->slots[j].id1) continue;
         const PrefixSlot *o = &m->slots[j];
         size_t i = (size_t)prefix_slot_hash(o->hi, o->lo, o->plen, o->fam) & (ns - 1);
-        while (s[i].id >= 0) i = (i + 1) & (ns - 1);
+        while (s[i].id1) i = (i + 1) & (ns - 1);
         s[i] = *o;
     }
-    free(m->slots);
+    ow_free(m->slots, slots * sizeof(PrefixSlot));
     m->slots = s;
     m->mask = ns - 1;
     return 0;
@@ -159,20 +163,20 @@ static inline int32_t prefixmap_get_h(PrefixMap *m, uint64_t hi, uint64_t lo, ui
         size_t i = (size_t)h & m->mask;
         for (;;) {
             const PrefixSlot *s = &m->slots[i];
-            if (s->id < 0) break;
-            if (s->hi == hi && s->lo == lo && s->plen == plen && s->fam == fam) return s->id;
+            if (!s->id1) break;
+            if (s->hi == hi && s->lo == lo && s->plen == plen && s->fam == fam) return s->id1 - 1;
             i = (i + 1) & m->mask;
         }
     }
     if (prefixmap_grow(m, m->n + 1) < 0) return -1;
     size_t i = (size_t)h & m->mask;
-    while (m->slots[i].id >= 0) i = (i + 1) & m->mask;
+    while (m->slots[i].id1) i = (i + 1) & m->mask;
     PrefixSlot *s = &m->slots[i];
     s->hi = hi;
     s->lo = lo;
     s->plen = plen;
     s->fam = fam;
-    s->id = next_id;
+    s->id1 = next_id + 1;
     m->n++;
     *added = 1;
     return next_id;
@@ -184,7 +188,19 @@ static inline int32_t prefixmap_get(PrefixMap *m, uint64_t hi, uint64_t lo, uint
 }
 
 static inline void prefixmap_prefetch(const PrefixMap *m, uint64_t h) {
-    if (m->slots) __builtin_prefetch(&m->slots[(size_t)h & m->mask]);
+    if (m->slots) ow_prefetch(&m->slots[(size_t)h & m->mask]);
+}
+
+static inline int32_t prefixmap_find_h(const PrefixMap *m, uint64_t hi, uint64_t lo, uint8_t plen, uint8_t fam,
+                                       uint64_t h) {
+    if (!m->slots) return -1;
+    size_t i = (size_t)h & m->mask;
+    for (;;) {
+        const PrefixSlot *s = &m->slots[i];
+        if (!s->id1) return -1;
+        if (s->hi == hi && s->lo == lo && s->plen == plen && s->fam == fam) return s->id1 - 1;
+        i = (i + 1) & m->mask;
+    }
 }
 
 static inline int32_t prefixmap_find(const PrefixMap *m, uint64_t hi, uint64_t lo, uint8_t plen, uint8_t fam) {
@@ -192,8 +208,8 @@ static inline int32_t prefixmap_find(const PrefixMap *m, uint64_t hi, uint64_t l
     size_t i = (size_t)prefix_slot_hash(hi, lo, plen, fam) & m->mask;
     for (;;) {
         const PrefixSlot *s = &m->slots[i];
-        if (s->id < 0) return -1;
-        if (s->hi == hi && s->lo == lo && s->plen == plen && s->fam == fam) return s->id;
+        if (!s->id1) return -1;
+        if (s->hi == hi && s->lo == lo && s->plen == plen && s->fam == fam) return s->id1 - 1;
         i = (i + 1) & m->mask;
     }
 }

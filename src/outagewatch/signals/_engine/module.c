@@ -2,9 +2,7 @@
  * module.c: outagewatch.signals._engine.Core, the Python face of the compiled signal engine.
  *
  * Python (outagewatch.signals.state / engine) drives it bin by bin:
- *   resolve(parts, mode)   element rows -> ids (new peers, prefixes, paths made here)
- *   apply(count_churn)     the resolved updates and session downs, in order
- *   set_rib()              the resolved RIB rows, set directly
+ *   ingest(parts, mode, count_churn)  element rows applied in order (or RIB rows set)
  *   close(keyframe, dense) full-feed peers, visibility, sums, upstreams -> the bin's rows
  * and feeds it what lives in Python: country rows of new prefixes (the mapper), watched
  * prefixes, restored snapshots. Arrays go in and out as buffers (NumPy arrays in, bytes out);
@@ -100,18 +98,19 @@ static int kind_map(const ElementCols *cols, int8_t map[16]) {
     return 0;
 }
 
-PyDoc_STRVAR(resolve_doc,
-"resolve(parts, mode) -> (elements, new_peer_positions)\n\n"
-"Resolve element rows to ids, in application order (time-sorted when needed). parts: a list of\n"
-"(schema_capsule, array_capsule, lo, hi, collector_hashes) from RecordBatch.__arrow_c_array__(),\n"
-"rows lo..hi, and one uint64 hash per collector dictionary entry. mode 0: a bin (A, W, S rows),\n"
-"1: RIB rows (B). Returns the number of rows and the positions (int64 bytes, in the concatenated\n"
-"rows) of rows that made a new peer (peer ids are given in that order).");
+PyDoc_STRVAR(ingest_doc,
+"ingest(parts, mode, count_churn) -> (elements, new_peer_positions)\n\n"
+"Apply element rows in time order (sorted when needed). parts: a list of (schema_capsule,\n"
+"array_capsule, lo, hi, collector_hashes) from RecordBatch.__arrow_c_array__(), rows lo..hi,\n"
+"and one uint64 hash per collector dictionary entry. mode 0: updates and session downs (A, W, S\n"
+"rows; the bin's churn counted when count_churn), 1: RIB rows (B), set directly. Returns the\n"
+"number of rows and the positions (int64 bytes, in the concatenated rows) of rows that made a\n"
+"new peer (peer ids are given in that order).");
 
-static PyObject *Engine_resolve(Engine *e, PyObject *args) {
+static PyObject *Engine_ingest(Engine *e, PyObject *args) {
     PyObject *parts;
-    int mode;
-    if (!PyArg_ParseTuple(args, "Oi", &parts, &mode)) return NULL;
+    int mode, churn;
+    if (!PyArg_ParseTuple(args, "Oip", &parts, &mode, &churn)) return NULL;
     if (mode != MODE_BIN && mode != MODE_RIB) {
         PyErr_SetString(PyExc_ValueError, "mode must be 0 (bin) or 1 (RIB)");
         return NULL;
@@ -151,7 +150,7 @@ static PyObject *Engine_resolve(Engine *e, PyObject *args) {
     }
     if (enter(e) < 0) goto done;
     int rc;
-    Py_BEGIN_ALLOW_THREADS rc = resolve_parts(&e->core, ps, (int)n, mode);
+    Py_BEGIN_ALLOW_THREADS rc = ingest_parts(&e->core, ps, (int)n, mode, churn);
     Py_END_ALLOW_THREADS e->busy = 0;
     if (rc < 0) {
         raise_core(&e->core);
@@ -165,27 +164,6 @@ done:
     free(hv);
     Py_DECREF(seq);
     return result;
-}
-
-PyDoc_STRVAR(apply_doc, "apply(count_churn)\n\nApply the resolved updates and session downs in order; count the bin's churn when asked.");
-
-static PyObject *Engine_apply(Engine *e, PyObject *args) {
-    int churn;
-    if (!PyArg_ParseTuple(args, "p", &churn) || enter(e) < 0) return NULL;
-    int rc;
-    Py_BEGIN_ALLOW_THREADS rc = apply_resolved(&e->core, churn);
-    Py_END_ALLOW_THREADS e->busy = 0;
-    if (rc < 0) return raise_core(&e->core);
-    Py_RETURN_NONE;
-}
-
-PyDoc_STRVAR(set_rib_doc, "set_rib()\n\nSet the resolved RIB rows' routes directly (the next close recounts everything).");
-
-static PyObject *Engine_set_rib(Engine *e, PyObject *unused) {
-    if (enter(e) < 0) return NULL;
-    set_resolved(&e->core);
-    e->busy = 0;
-    Py_RETURN_NONE;
 }
 
 PyDoc_STRVAR(close_doc,
@@ -418,13 +396,67 @@ static PyObject *Engine_add_origins(Engine *e, PyObject *args) {
     Py_RETURN_NONE;
 }
 
-PyDoc_STRVAR(set_countries_doc, "set_countries(n)\n\nThere are n countries (country entity ids 0 .. n-1).");
+PyDoc_STRVAR(add_countries_doc, "add_countries(codes)\n\nNew countries (str codes), in order: their entity ids follow the ones made before.");
 
-static PyObject *Engine_set_countries(Engine *e, PyObject *args) {
-    int n;
-    if (!PyArg_ParseTuple(args, "i", &n)) return NULL;
-    if (core_set_countries(&e->core, n) < 0) return PyErr_NoMemory();
+static PyObject *Engine_add_countries(Engine *e, PyObject *args) {
+    PyObject *codes;
+    if (!PyArg_ParseTuple(args, "O", &codes)) return NULL;
+    PyObject *seq = PySequence_Fast(codes, "codes must be a sequence of str");
+    if (!seq) return NULL;
+    for (Py_ssize_t k = 0; k < PySequence_Fast_GET_SIZE(seq); k++) {
+        Py_ssize_t len;
+        const char *text = PyUnicode_AsUTF8AndSize(PySequence_Fast_GET_ITEM(seq, k), &len);
+        int32_t id;
+        if (!text || core_add_country(&e->core, text, (size_t)len, &id) < 0) {
+            Py_DECREF(seq);
+            return text ? PyErr_NoMemory() : NULL;
+        }
+    }
+    Py_DECREF(seq);
     Py_RETURN_NONE;
+}
+
+PyDoc_STRVAR(set_fixed_metrics_doc,
+"set_fixed_metrics(names)\n\nThe fixed metric catalogue (metric ids 0 .. M_UP_BASE - 1), before any upstream is known.");
+
+static PyObject *Engine_set_fixed_metrics(Engine *e, PyObject *args) {
+    PyObject *names;
+    if (!PyArg_ParseTuple(args, "O", &names)) return NULL;
+    Core *c = &e->core;
+    PyObject *seq = PySequence_Fast(names, "names must be a sequence of str");
+    if (!seq) return NULL;
+    if (c->met_names.n != 0 || c->up_map.n != 0 || PySequence_Fast_GET_SIZE(seq) != M_UP_BASE) {
+        Py_DECREF(seq);
+        return PyErr_Format(PyExc_ValueError, "the fixed metric names are set once, first, and are %d", M_UP_BASE);
+    }
+    for (Py_ssize_t k = 0; k < M_UP_BASE; k++) {
+        Py_ssize_t len;
+        const char *text = PyUnicode_AsUTF8AndSize(PySequence_Fast_GET_ITEM(seq, k), &len);
+        if (!text || strlist_add(&c->met_names, text, (size_t)len) < 0) {
+            Py_DECREF(seq);
+            return text ? PyErr_NoMemory() : NULL;
+        }
+    }
+    Py_DECREF(seq);
+    Py_RETURN_NONE;
+}
+
+PyDoc_STRVAR(names_doc,
+"names(kind, since) -> (offsets, data)\n\nThe names from index since on (kind 0: entities, 1: metrics): int32 offsets (relative\n"
+"to the first name's start, one more than names) and UTF-8 bytes.");
+
+static PyObject *Engine_names(Engine *e, PyObject *args) {
+    int kind, since;
+    if (!PyArg_ParseTuple(args, "ii", &kind, &since)) return NULL;
+    const StrList *s = kind == 0 ? &e->core.ent_names : &e->core.met_names;
+    if (since < 0 || since > s->n) return PyErr_Format(PyExc_IndexError, "names from %d of %d", since, s->n);
+    int32_t n = s->n - since, base = s->n ? s->off[since] : 0;
+    int32_t *off = malloc((size_t)(n + 1) * 4);
+    if (!off) return PyErr_NoMemory();
+    for (int32_t k = 0; k <= n; k++) off[k] = s->n ? s->off[since + k] - base : 0;
+    PyObject *out = Py_BuildValue("NN", bytes_of(off, n + 1, 4), bytes_of(s->data ? s->data + base : "", off[n], 1));
+    free(off);
+    return out;
 }
 
 PyDoc_STRVAR(add_country_rows_doc,
@@ -454,25 +486,49 @@ static PyObject *Engine_add_country_rows(Engine *e, PyObject *args) {
     return out;
 }
 
-PyDoc_STRVAR(add_watch_doc, "add_watch(prefix)\n\nWatch a prefix (its id); returns its prefix entity id.");
+PyDoc_STRVAR(add_watch_doc, "add_watch(prefix, text)\n\nWatch a prefix (its id; its name); returns its prefix entity id.");
 
 static PyObject *Engine_add_watch(Engine *e, PyObject *args) {
     int p;
-    if (!PyArg_ParseTuple(args, "i", &p)) return NULL;
+    const char *text;
+    Py_ssize_t len;
+    if (!PyArg_ParseTuple(args, "is#", &p, &text, &len)) return NULL;
     if (p < 0 || p >= e->core.n_pfx) return PyErr_Format(PyExc_IndexError, "prefix id %d out of range", p);
     if (e->core.pfx[p].watch >= 0) return PyLong_FromLong(e->core.pfx[p].watch);
-    if (core_add_watch(&e->core, p) < 0) return PyErr_NoMemory();
+    if (core_add_watch(&e->core, p, text, (size_t)len) < 0) return PyErr_NoMemory();
     return PyLong_FromLong(e->core.pfx[p].watch);
 }
 
-PyDoc_STRVAR(take_names_doc,
-"take_names() -> (entity_types, ids)\n\nThe entities made since the last call, in name-index order (int32 bytes each).");
+PyDoc_STRVAR(peer_rows_doc,
+"peer_rows() -> (peer, afi, table_size, full_feed, asn)\n\nOne row per (peer, family) with a route, IPv4 rows first:\n"
+"int32 peer id, uint8 afi, int64 table size, uint8 full feed (last close); and every peer's ASN (uint32).");
 
-static PyObject *Engine_take_names(Engine *e, PyObject *unused) {
+static PyObject *Engine_peer_rows(Engine *e, PyObject *unused) {
     Core *c = &e->core;
-    PyObject *out = Py_BuildValue("NN", bytes_of(c->names_log_et, c->n_names_log, 4),
-                                  bytes_of(c->names_log_id, c->n_names_log, 4));
-    c->n_names_log = 0;
+    int32_t n = c->n_peers;
+    int32_t *id = malloc((size_t)(2 * n + 1) * 4);
+    uint8_t *afi = malloc((size_t)(2 * n + 1)), *ff = malloc((size_t)(2 * n + 1));
+    int64_t *size = malloc((size_t)(2 * n + 1) * 8);
+    PyObject *out = NULL;
+    if (!id || !afi || !ff || !size) {
+        PyErr_NoMemory();
+    } else {
+        int64_t k = 0;
+        for (int fam = 0; fam < 2; fam++)
+            for (int32_t q = 0; q < n; q++)
+                if (c->peer_size[2 * q + fam] > 0) {
+                    id[k] = q;
+                    afi[k] = fam == 0 ? 4 : 6;
+                    size[k] = c->peer_size[2 * q + fam];
+                    ff[k++] = c->ff[fam][q];
+                }
+        out = Py_BuildValue("NNNNN", bytes_of(id, k, 4), bytes_of(afi, k, 1), bytes_of(size, k, 8), bytes_of(ff, k, 1),
+                            bytes_of(c->peer_asn, n, 4));
+    }
+    free(id);
+    free(afi);
+    free(ff);
+    free(size);
     return out;
 }
 
@@ -662,6 +718,14 @@ static PyObject *Engine_recount(Engine *e, PyObject *unused) {
     Py_RETURN_NONE;
 }
 
+PyDoc_STRVAR(sizes_doc,
+"sizes() -> (prefixes, mapped, entity_names, metric_names)\n\nThe counts a bin close looks at.");
+
+static PyObject *Engine_sizes(Engine *e, PyObject *unused) {
+    Core *c = &e->core;
+    return Py_BuildValue("iiii", c->n_pfx, c->n_mapped, c->ent_names.n, c->met_names.n);
+}
+
 PyDoc_STRVAR(counts_doc, "counts() -> dict\n\nTable sizes and the state version (bumped by every route change).");
 
 static PyObject *Engine_counts(Engine *e, PyObject *unused) {
@@ -671,13 +735,11 @@ static PyObject *Engine_counts(Engine *e, PyObject *unused) {
                     (size_t)c->path_cap * 24 + (size_t)c->pool_cap * sizeof(Pair);
     return Py_BuildValue("{s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:L,s:n}", "peers", c->n_peers, "prefixes", c->n_pfx, "paths",
                          c->n_paths, "ases", c->as_map.n, "upstreams", c->up_map.n, "mapped", c->n_mapped, "names",
-                         c->n_names, "version", (long long)c->version, "nbytes", (Py_ssize_t)nbytes);
+                         c->ent_names.n, "version", (long long)c->version, "nbytes", (Py_ssize_t)nbytes);
 }
 
 static PyMethodDef Engine_methods[] = {
-    {"resolve", (PyCFunction)Engine_resolve, METH_VARARGS, resolve_doc},
-    {"apply", (PyCFunction)Engine_apply, METH_VARARGS, apply_doc},
-    {"set_rib", (PyCFunction)Engine_set_rib, METH_NOARGS, set_rib_doc},
+    {"ingest", (PyCFunction)Engine_ingest, METH_VARARGS, ingest_doc},
     {"close", (PyCFunction)Engine_close, METH_VARARGS, close_doc},
     {"clear_peers", (PyCFunction)Engine_clear_peers, METH_VARARGS, clear_peers_doc},
     {"add_peers", (PyCFunction)Engine_add_peers, METH_VARARGS, add_peers_doc},
@@ -685,10 +747,12 @@ static PyMethodDef Engine_methods[] = {
     {"intern_paths", (PyCFunction)Engine_intern_paths, METH_VARARGS, intern_paths_doc},
     {"set_routes", (PyCFunction)Engine_set_routes, METH_VARARGS, set_routes_doc},
     {"add_origins", (PyCFunction)Engine_add_origins, METH_VARARGS, add_origins_doc},
-    {"set_countries", (PyCFunction)Engine_set_countries, METH_VARARGS, set_countries_doc},
+    {"add_countries", (PyCFunction)Engine_add_countries, METH_VARARGS, add_countries_doc},
+    {"set_fixed_metrics", (PyCFunction)Engine_set_fixed_metrics, METH_VARARGS, set_fixed_metrics_doc},
+    {"names", (PyCFunction)Engine_names, METH_VARARGS, names_doc},
+    {"peer_rows", (PyCFunction)Engine_peer_rows, METH_NOARGS, peer_rows_doc},
     {"add_country_rows", (PyCFunction)Engine_add_country_rows, METH_VARARGS, add_country_rows_doc},
     {"add_watch", (PyCFunction)Engine_add_watch, METH_VARARGS, add_watch_doc},
-    {"take_names", (PyCFunction)Engine_take_names, METH_NOARGS, take_names_doc},
     {"prefixes", (PyCFunction)Engine_prefixes, METH_VARARGS, prefixes_doc},
     {"paths", (PyCFunction)Engine_paths, METH_VARARGS, paths_doc},
     {"peers", (PyCFunction)Engine_peers, METH_NOARGS, peers_doc},
@@ -699,6 +763,7 @@ static PyMethodDef Engine_methods[] = {
     {"levels", (PyCFunction)Engine_levels, METH_NOARGS, levels_doc},
     {"recount", (PyCFunction)Engine_recount, METH_NOARGS, recount_doc},
     {"counts", (PyCFunction)Engine_counts, METH_NOARGS, counts_doc},
+    {"sizes", (PyCFunction)Engine_sizes, METH_NOARGS, sizes_doc},
     {NULL}};
 
 static PyTypeObject EngineType = {

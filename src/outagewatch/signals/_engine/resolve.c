@@ -56,14 +56,31 @@ uint64_t peer_key(uint64_t collector_hash, const uint8_t *ip) {
     return fold(h, load_be64(ip + 8), 2);
 }
 
+static inline uint64_t mum(uint64_t a, uint64_t b) {
+    u128 r = (u128)a * b;
+    return (uint64_t)r ^ (uint64_t)(r >> 64);
+}
+
+#define S0 0xa0761d6478bd642fULL
+#define S1 0xe7037ed1a0b428dbULL
+#define S2 0x8ebc6af09c88c6e3ULL
+#define S3 0x589965cc75374cc3ULL
+
+/* the 64-bit key of an AS path (its ASNs and segment codes, in order): a multiply-fold over
+ * 8-byte words (wyhash's "mum"), about one 128-bit multiply per two ASNs */
 uint64_t path_hash_of(const uint32_t *asns, int64_t n_asns, const uint16_t *segs, int64_t n_segs) {
-    uint64_t sum = 0;
-    for (int64_t k = 0; k < n_asns; k++) sum += mix64((uint64_t)asns[k] * M1 + (uint64_t)k * M2 + 1);
-    uint64_t hp = mix64(sum ^ mix64((uint64_t)n_asns));
-    sum = 0;
-    for (int64_t k = 0; k < n_segs; k++) sum += mix64((uint64_t)segs[k] * M1 + (uint64_t)k * M2 + 1);
-    uint64_t hs = mix64(sum ^ mix64((uint64_t)n_segs));
-    return fold(fold(0, hp, 0), hs, 1);
+    uint64_t h = mum((uint64_t)n_asns ^ S0, ((uint64_t)n_segs << 32) ^ S1);
+    int64_t k = 0;
+    for (; k + 2 <= n_asns; k += 2) h = mum(h ^ S2, ((uint64_t)asns[k] | (uint64_t)asns[k + 1] << 32) ^ S3);
+    if (k < n_asns) h = mum(h ^ S2, (uint64_t)asns[k] ^ S1);
+    for (k = 0; k + 4 <= n_segs; k += 4) {
+        uint64_t w;
+        memcpy(&w, segs + k, 8);
+        h = mum(h ^ S3, w ^ S0);
+    }
+    uint64_t t = 0;
+    for (; k < n_segs; k++) t = t << 16 | segs[k];
+    return mum(h ^ S1, t ^ S2);
 }
 
 /* the rules of outagewatch.signals.paths: origin and upstream after collapsing prepending */
@@ -131,38 +148,6 @@ void origin_upstream(const uint32_t *asns, int64_t n_asns, const uint16_t *segs,
     if (n >= 2) *upstream = prev;
 }
 
-typedef struct {
-    int64_t ts, seq;
-} Stamp;
-
-static int by_time(const void *a, const void *b) {
-    const Stamp *x = a, *y = b;
-    if (x->ts != y->ts) return x->ts < y->ts ? -1 : 1;
-    return x->seq < y->seq ? -1 : x->seq > y->seq;
-}
-
-static int reserve_elements(Core *c, int64_t n) {
-    if (n <= c->el_cap) return 0;
-    int64_t cap = c->el_cap ? c->el_cap : 4096;
-    while (cap < n) cap *= 2;
-#define R(field, size)                                         \
-    do {                                                       \
-        void *q = realloc(c->field, (size_t)cap * (size));     \
-        if (!q) return -1;                                     \
-        c->field = q;                                          \
-    } while (0)
-    R(el_kind, 1);
-    R(el_peer, 4);
-    R(el_pfx, 4);
-    R(el_path, 4);
-    R(refs, sizeof(struct RowRef));
-    R(el_key, sizeof(PrefixKey));
-    R(el_phash, 8);
-#undef R
-    c->el_cap = cap;
-    return 0;
-}
-
 static int note_new_peer(Core *c, int64_t pos) {
     if (ow_reserve((void **)&c->new_peer_pos, &c->new_peer_cap, c->n_new_peer + 1, 8) < 0) return -1;
     c->new_peer_pos[c->n_new_peer++] = pos;
@@ -173,173 +158,122 @@ static inline int same16(const uint8_t *a, const uint8_t *b) {
     uint64_t x[2], y[2];
     memcpy(x, a, 16);
     memcpy(y, b, 16);
-    return x[0] == y[0] && x[1] == y[1];
+    return ((x[0] ^ y[0]) | (x[1] ^ y[1])) == 0;
 }
 
-static inline int same_words(const void *a, const void *b, size_t bytes) {
-    const uint8_t *x = a, *y = b;
-    for (size_t k = 0; k < bytes; k++)
-        if (x[k] != y[k]) return 0;
+static inline int same_u32(const uint32_t *a, const uint32_t *b, int64_t n) {
+    for (int64_t k = 0; k < n; k++)
+        if (a[k] != b[k]) return 0;
     return 1;
 }
 
-static inline int row_kind(const Part *pt, int64_t i) {
-    int64_t k = dict_index(&pt->cols.kind, i);
-    return k >= 0 && k < 16 ? pt->kind_map[k] : -1;
+static inline int same_u16(const uint16_t *a, const uint16_t *b, int64_t n) {
+    for (int64_t k = 0; k < n; k++)
+        if (a[k] != b[k]) return 0;
+    return 1;
 }
 
-static inline int wanted(int kind, int mode) {
-    return mode == MODE_RIB ? kind == K_RIB : (kind == K_ANNOUNCE || kind == K_WITHDRAW || kind == K_STATE);
+/* the kind code of a row (K_ANNOUNCE .. K_STATE, or K_SKIP for rows the mode does not take) */
+static inline int row_kind(const Part *pt, int64_t i, int mode) {
+    const DictCol *d = &pt->cols.kind;
+    int64_t k = d->idx_width == 1 ? ((const int8_t *)d->idx)[i] : ((const int32_t *)d->idx)[i];
+    int kind = (uint64_t)k < 16 ? pt->kind_map[k] : -1;
+    if (mode == MODE_RIB) return kind == K_RIB ? K_RIB : K_SKIP;
+    return kind == K_ANNOUNCE || kind == K_WITHDRAW || kind == K_STATE ? kind : K_SKIP;
 }
 
-/* pass 1: every row's prefix key and path hash (0: the previous announcement's path again) */
-static int keys_of(Core *c, int64_t n, int mode) {
-    const uint32_t *last_asns = NULL;
-    const uint16_t *last_segs = NULL;
-    int64_t last_na = -1, last_ns = -1;
-    for (int64_t j = 0; j < n; j++) {
-        const struct RowRef *r = &c->refs[j];
-        const Part *pt = r->part;
-        const ElementCols *e = &pt->cols;
-        int64_t i = r->row;
-        int kind = row_kind(pt, i);
-        c->el_phash[j] = 0;
-        if (!wanted(kind, mode) || kind == K_STATE) continue;
-        prefix_key(e->prefix + 16 * i, e->prefix_len[i], e->afi[i], &c->el_key[j]);
-        if (kind == K_WITHDRAW) continue;
-        int64_t a = e->path_off[i], b = e->path_off[i + 1], sa = e->seg_off[i], sb = e->seg_off[i + 1];
-        if (a < 0 || b < a || b > e->n_path_val || sa < 0 || sb < sa || sb > e->n_seg_val)
-            return core_error(c, 1, "element %lld: AS path offsets out of range", (long long)r->pos);
-        const uint32_t *asns = e->path_val + a;
-        const uint16_t *segs = e->seg_val + sa;
-        int64_t na = b - a, ns = sb - sa;
-        if (na == last_na && ns == last_ns && same_words(asns, last_asns, (size_t)na * 4) &&
-            same_words(segs, last_segs, (size_t)ns * 2))
-            continue;
-        uint64_t h = path_hash_of(asns, na, segs, ns);
-        c->el_phash[j] = h ? h : 1; /* 0 marks a repeat: hash 0 is read as 1 (an astronomically rare merge) */
-        last_asns = asns;
-        last_segs = segs;
-        last_na = na;
-        last_ns = ns;
-    }
+/* stage 1 of a row: its kind, prefix key and path hash (0: the last announcement's path again) */
+int row_keys(Core *c, Row *r, int mode, LastPath *lp) {
+    const Part *pt = r->ref.part;
+    const ElementCols *e = &pt->cols;
+    int64_t i = r->ref.row;
+    int kind = row_kind(pt, i, mode);
+    r->kind = (uint8_t)kind;
+    r->phash = 0;
+    if (kind == K_SKIP || kind == K_STATE) return 0;
+    prefix_key(e->prefix + 16 * i, e->prefix_len[i], e->afi[i], &r->key);
+    if (kind == K_WITHDRAW) return 0;
+    int64_t a = e->path_off[i], b = e->path_off[i + 1], sa = e->seg_off[i], sb = e->seg_off[i + 1];
+    if (a < 0 || b < a || b > e->n_path_val || sa < 0 || sb < sa || sb > e->n_seg_val)
+        return core_error(c, 1, "element %lld: AS path offsets out of range", (long long)r->ref.pos);
+    const uint32_t *asns = e->path_val + a;
+    const uint16_t *segs = e->seg_val + sa;
+    int64_t na = b - a, ns = sb - sa;
+    if (na == lp->na && ns == lp->ns && same_u32(asns, lp->asns, na) && same_u16(segs, lp->segs, ns)) return 0;
+    uint64_t h = path_hash_of(asns, na, segs, ns);
+    r->phash = h ? h : 1; /* 0 marks a repeat: a hash of 0 is read as 1 */
+    lp->asns = asns;
+    lp->segs = segs;
+    lp->na = na;
+    lp->ns = ns;
     return 0;
 }
 
-#define AHEAD 32
+static int new_path(Core *c, const ElementCols *e, int64_t i, uint64_t h, uint32_t *pid) {
+    int64_t a = e->path_off[i], b = e->path_off[i + 1], sa = e->seg_off[i], sb = e->seg_off[i + 1];
+    uint32_t o, u;
+    origin_upstream(e->path_val + a, b - a, e->seg_val + sa, sb - sa, &o, &u);
+    if (core_path(c, h, o, u, pid) < 0) return core_error(c, 2, "out of memory adding a path");
+    return 0;
+}
 
-/* pass 2: ids, with the map slots of the rows AHEAD places on already on their way */
-static int ids_of(Core *c, int64_t n, int mode) {
-    const Part *last_pt = NULL;
-    int64_t last_coll = -1;
-    const uint8_t *last_ip = NULL;
-    int32_t peer = -1;
-    uint32_t last_path = 0;
-    for (int64_t j = 0; j < n; j++) {
-        if (j + AHEAD < n) {
-            prefixmap_prefetch(&c->pmap, c->el_key[j + AHEAD].hash);
-            if (c->el_phash[j + AHEAD]) u64map_prefetch(&c->paths, c->el_phash[j + AHEAD]);
-        }
-        const struct RowRef *r = &c->refs[j];
-        const Part *pt = r->part;
-        const ElementCols *e = &pt->cols;
-        int64_t i = r->row;
-        int kind = row_kind(pt, i);
-        int64_t coll = dict_index(&e->collector, i);
-        if (coll < 0 || coll >= pt->n_coll)
-            return core_error(c, 1, "element %lld: collector index %lld out of range", (long long)r->pos,
-                              (long long)coll);
-        const uint8_t *ip = e->peer_ip + 16 * i;
-        if (pt != last_pt || coll != last_coll || !same16(ip, last_ip)) {
-            int added;
-            if (core_add_peer(c, peer_key(pt->coll_hash[coll], ip), e->peer_asn[i], &peer, &added) < 0)
-                return core_error(c, 2, "out of memory adding a peer");
-            if (added && note_new_peer(c, r->pos) < 0) return core_error(c, 2, "out of memory");
-            last_pt = pt;
-            last_coll = coll;
-            last_ip = ip;
-        }
-        if (c->peer_stamp[peer] != c->stamp) { /* a peer's ASN is the one of its first row of a call */
-            c->peer_stamp[peer] = c->stamp;
-            c->peer_asn[peer] = e->peer_asn[i];
-        }
-        c->el_peer[j] = peer;
-        c->el_pfx[j] = -1;
-        c->el_path[j] = 0;
-        if (!wanted(kind, mode)) {
-            c->el_kind[j] = K_SKIP;
-            continue;
-        }
-        if (kind == K_STATE) {
-            int ns = element_new_state(e, i);
-            c->el_kind[j] = ns >= 0 && ns != STATE_ESTABLISHED ? K_DOWN : K_SKIP;
-            continue;
-        }
-        c->el_kind[j] = (uint8_t)kind;
+static int new_peer(Core *c, const Part *pt, int64_t i, int64_t coll, int64_t pos, LastRow *lr) {
+    const ElementCols *e = &pt->cols;
+    if (coll < 0 || coll >= pt->n_coll)
+        return core_error(c, 1, "element %lld: collector index %lld out of range", (long long)pos, (long long)coll);
+    const uint8_t *ip = e->peer_ip + 16 * i;
+    int added;
+    if (core_add_peer(c, peer_key(pt->coll_hash[coll], ip), e->peer_asn[i], &lr->peer, &added) < 0)
+        return core_error(c, 2, "out of memory adding a peer");
+    if (added && note_new_peer(c, pos) < 0) return core_error(c, 2, "out of memory");
+    lr->pt = pt;
+    lr->coll = coll;
+    lr->ip = ip;
+    return 0;
+}
+
+/* stage 2 of a row: its ids (new peers, prefixes and paths are made here, in row order) */
+int row_ids(Core *c, Row *r, LastRow *lr) {
+    const Part *pt = r->ref.part;
+    const ElementCols *e = &pt->cols;
+    int64_t i = r->ref.row;
+    const DictCol *d = &e->collector;
+    int64_t coll = d->idx_width == 1 ? ((const int8_t *)d->idx)[i] : ((const int32_t *)d->idx)[i];
+    if (pt != lr->pt || coll != lr->coll || !same16(e->peer_ip + 16 * i, lr->ip))
+        if (new_peer(c, pt, i, coll, r->ref.pos, lr) < 0) return -1;
+    int32_t peer = lr->peer;
+    if (c->peer_stamp[peer] != c->stamp) { /* a peer's ASN is the one of its first row of a call */
+        c->peer_stamp[peer] = c->stamp;
+        c->peer_asn[peer] = e->peer_asn[i];
+    }
+    r->peer = peer;
+    int kind = r->kind;
+    if (kind == K_SKIP) return 0;
+    if (kind == K_STATE) {
+        int ns = element_new_state(e, i);
+        r->kind = ns >= 0 && ns != STATE_ESTABLISHED ? K_DOWN : K_SKIP;
+        return 0;
+    }
+    uint8_t afi = e->afi[i], plen = e->prefix_len[i];
+    int32_t pfx = prefixmap_find_h(&c->pmap, r->key.hi, r->key.lo, plen, afi, r->key.hash);
+    if (pfx < 0) {
         int added;
-        if (core_add_prefix_k(c, e->afi[i], e->prefix + 16 * i, e->prefix_len[i], &c->el_key[j], &c->el_pfx[j],
-                              &added) < 0)
+        if (core_add_prefix_k(c, afi, e->prefix + 16 * i, plen, &r->key, &pfx, &added) < 0)
             return core_error(c, 2, "out of memory adding a prefix");
-        if (kind == K_WITHDRAW) continue;
-        uint64_t h = c->el_phash[j];
-        if (!h) {
-            c->el_path[j] = last_path;
-            continue;
-        }
-        int32_t id = u64map_find(&c->paths, h);
-        uint32_t pid;
-        if (id >= 0) {
-            pid = (uint32_t)id + 1;
-        } else {
-            int64_t a = e->path_off[i], b = e->path_off[i + 1], sa = e->seg_off[i], sb = e->seg_off[i + 1];
-            uint32_t o, u;
-            origin_upstream(e->path_val + a, b - a, e->seg_val + sa, sb - sa, &o, &u);
-            if (core_path(c, h, o, u, &pid) < 0) return core_error(c, 2, "out of memory adding a path");
-        }
-        c->el_path[j] = last_path = pid;
     }
-    return 0;
-}
-
-int resolve_parts(Core *c, const Part *parts, int n_parts, int mode) {
-    int64_t n = 0;
-    for (int k = 0; k < n_parts; k++) n += parts[k].hi - parts[k].lo;
-    c->n_el = 0;
-    c->n_new_peer = 0;
-    c->stamp++;
-    if (reserve_elements(c, n) < 0) return core_error(c, 2, "out of memory");
-    /* application order: time order, stable (rows of a bin are most often in order already) */
-    int sorted = 1;
-    int64_t prev = INT64_MIN, pos = 0;
-    for (int k = 0; k < n_parts; k++)
-        for (int64_t i = parts[k].lo; i < parts[k].hi; i++, pos++) {
-            int64_t t = parts[k].cols.ts[i];
-            sorted &= t >= prev;
-            prev = t;
-            c->refs[pos].part = &parts[k];
-            c->refs[pos].row = i;
-            c->refs[pos].pos = pos;
-        }
-    if (!sorted && mode == MODE_BIN) {
-        Stamp *order = malloc((size_t)(n ? n : 1) * sizeof(Stamp));
-        struct RowRef *copy = malloc((size_t)(n ? n : 1) * sizeof(struct RowRef));
-        if (!order || !copy) {
-            free(order);
-            free(copy);
-            return core_error(c, 2, "out of memory");
-        }
-        for (int64_t j = 0; j < n; j++) {
-            const Part *pt = c->refs[j].part;
-            order[j].ts = pt->cols.ts[c->refs[j].row];
-            order[j].seq = j;
-        }
-        qsort(order, (size_t)n, sizeof(Stamp), by_time);
-        memcpy(copy, c->refs, (size_t)n * sizeof(struct RowRef));
-        for (int64_t j = 0; j < n; j++) c->refs[j] = copy[order[j].seq];
-        free(order);
-        free(copy);
+    r->pfx = pfx;
+    ow_prefetch(core_cell(c, pfx, peer));
+    ow_prefetch(&c->pfx[pfx]);
+    if (kind == K_WITHDRAW) {
+        r->path = 0;
+        return 0;
     }
-    if (keys_of(c, n, mode) < 0 || ids_of(c, n, mode) < 0) return -1;
-    c->n_el = n;
+    if (r->phash) {
+        int32_t id = u64map_find(&c->paths, r->phash);
+        if (id >= 0) lr->path = (uint32_t)id + 1;
+        else if (new_path(c, e, i, r->phash, &lr->path) < 0) return -1;
+        ow_prefetch(&c->path[lr->path]);
+    }
+    r->path = lr->path;
     return 0;
 }

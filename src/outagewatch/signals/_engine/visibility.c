@@ -90,45 +90,57 @@ static inline void big_add(Big *s, u128 w, int sign) {
     }
 }
 
-/* add (sign +1) or take away (-1) one row at levels lf / la with weight w to an entity */
-static int sum_add(Core *c, int et, int32_t id, int fam, int lf, int la, u128 w, int sign) {
-    if (lf <= 0 && la <= 1) return 0;
+/* move one row of weight w of an entity from levels (olf, ola) to (lf, la): the thresholds in
+ * between gain (or lose) it. Level 0 is no row; asn level 1 adds nothing (same as ff_any). */
+static int sum_move(Core *c, int et, int32_t id, int fam, int olf, int ola, int lf, int la, u128 w) {
+    if (ola < 1) ola = 1;
+    if (la < 1) la = 1;
+    if (olf == lf && ola == la) return 0;
     EntTab *t = &c->ent[et];
+    int fs = lf > olf ? 1 : -1, as = la > ola ? 1 : -1;
+    int f0 = lf > olf ? olf : lf, f1 = lf > olf ? lf : olf;    /* ff columns f0 .. f1 - 1 */
+    int a0 = la > ola ? ola : la, a1 = la > ola ? la : ola;    /* asn levels a0 + 1 .. a1 */
     if (fam == 0) {
         Sum4 *s = &t->s4[id];
-        int64_t wv = (int64_t)w * sign;
-        for (int l = 0; l < lf; l++) {
-            s->c[l] += sign;
-            s->w[l] += wv;
+        int64_t wv = (int64_t)w;
+        for (int l = f0; l < f1; l++) {
+            s->c[l] += fs;
+            s->w[l] += fs * wv;
         }
-        for (int l = 2; l <= la; l++) {
-            s->c[3 + l] += sign;
-            s->w[3 + l] += wv;
+        for (int l = a0 + 1; l <= a1; l++) {
+            s->c[3 + l] += as;
+            s->w[3 + l] += as * wv;
         }
     } else {
         Sum6 *s = sum6_of(t, id);
         if (!s) return core_error(c, 2, "out of memory");
-        for (int l = 0; l < lf; l++) {
-            s->c[l] += sign;
-            big_add(&s->w[l], w, sign);
+        for (int l = f0; l < f1; l++) {
+            s->c[l] += fs;
+            big_add(&s->w[l], w, fs);
         }
-        for (int l = 2; l <= la; l++) {
-            s->c[3 + l] += sign;
-            big_add(&s->w[3 + l], w, sign);
+        for (int l = a0 + 1; l <= a1; l++) {
+            s->c[3 + l] += as;
+            big_add(&s->w[3 + l], w, as);
         }
     }
     ent_mark(c, et, id, fam);
     return 0;
 }
 
-/* the prefix-level contribution (global, countries, watched) of levels lf / la */
-static int prefix_rows(Core *c, int32_t p, int lf, int la, int sign) {
-    int fam = c->pfx[p].fam;
+/* add (sign +1) or take away (-1) one row at levels lf / la with weight w to an entity */
+static int sum_add(Core *c, int et, int32_t id, int fam, int lf, int la, u128 w, int sign) {
+    return sign > 0 ? sum_move(c, et, id, fam, 0, 0, lf, la, w) : sum_move(c, et, id, fam, lf, la, 0, 0, w);
+}
+
+/* the prefix-level rows (global, countries, watched) move from levels (olf, ola) to (lf, la) */
+static int prefix_rows(Core *c, int32_t p, int olf, int ola, int lf, int la) {
+    const PrefixInfo *x = &c->pfx[p];
+    int fam = x->fam;
     u128 w = prefix_weight(c, p);
-    if (sum_add(c, ET_GLOBAL, 0, fam, lf, la, w, sign) < 0) return -1;
-    for (int32_t r = c->pfx[p].crow_start, e = r + c->pfx[p].crow_n; r < e; r++)
-        if (sum_add(c, ET_COUNTRY, c->crow_country[r], fam, lf, la, c->crow_w[r], sign) < 0) return -1;
-    if (c->pfx[p].watch >= 0 && sum_add(c, ET_PREFIX, c->pfx[p].watch, fam, lf, la, w, sign) < 0) return -1;
+    if (sum_move(c, ET_GLOBAL, 0, fam, olf, ola, lf, la, w) < 0) return -1;
+    for (int32_t r = x->crow_start, e = r + x->crow_n; r < e; r++)
+        if (sum_move(c, ET_COUNTRY, c->crow_country[r], fam, olf, ola, lf, la, c->crow_w[r]) < 0) return -1;
+    if (x->watch >= 0 && sum_move(c, ET_PREFIX, x->watch, fam, olf, ola, lf, la, w) < 0) return -1;
     return 0;
 }
 
@@ -150,96 +162,131 @@ static int scratch(Core *c, int64_t pairs, int64_t mask_words) {
 
 /* store n pairs for prefix p in the pool (in place when they fit) */
 static int store_pairs(Core *c, int32_t p, const Pair *pairs, int n) {
-    if (n > c->pfx[p].pp_cap) {
+    PrefixInfo *x = &c->pfx[p];
+    if (n > x->pp_cap) {
         if (ow_reserve((void **)&c->pool, &c->pool_cap, c->pool_n + n, sizeof(Pair)) < 0)
             return core_error(c, 2, "out of memory");
-        c->pool_waste += c->pfx[p].pp_cap;
-        c->pfx[p].pp_start = (int32_t)c->pool_n;
-        c->pfx[p].pp_cap = (uint16_t)n;
+        c->pool_waste += x->pp_cap;
+        x->pp_start = (int32_t)c->pool_n;
+        x->pp_cap = (uint16_t)n;
         c->pool_n += n;
     }
-    if (n) memcpy(c->pool + c->pfx[p].pp_start, pairs, (size_t)n * sizeof(Pair));
-    c->pfx[p].pp_n = (uint16_t)n;
+    Pair *dst = c->pool + x->pp_start;
+    for (int k = 0; k < n; k++) dst[k] = pairs[k];
+    x->pp_n = (uint16_t)n;
     if (n > c->max_pp) c->max_pp = n;
     return 0;
 }
 
-/* recount prefix p from its routes: counts and pairs (levels come after) into new_pairs */
+/* recount prefix p from its routes: counts and pairs (levels come after) into out */
 static int recount(Core *c, int32_t p, Pair *out, int *n_out) {
     int fam = c->pfx[p].fam;
     const int32_t *list = c->ff_list[fam], *group = c->group[fam];
     int32_t n_list = c->n_ff[fam];
-    int64_t words = (c->n_groups[fam] + 63) / 64;
-    if (words < 1) words = 1;
-    uint64_t *all = c->scr_mask; /* words for the prefix, then words per origin */
-    memset(all, 0, (size_t)words * 8);
     const uint32_t *row = c->routes + (size_t)p * (size_t)c->peer_cap;
-    int n_orig = 0, n = 0;
-    for (int32_t k = 0; k < n_list; k++) {
-        int32_t q = list[k];
-        uint32_t path = row[q];
-        if (!path) continue;
-        n++;
-        int32_t g = group[q];
-        all[g >> 6] |= 1ULL << (g & 63);
-        uint32_t o = c->path[path].origin;
-        int j = 0;
-        while (j < n_orig && out[j].origin != o) j++;
-        if (j == n_orig) {
-            out[j].origin = o;
-            out[j].as_id = c->path[path].as;
-            out[j].n = 0;
-            memset(all + (1 + j) * words, 0, (size_t)words * 8);
-            n_orig++;
+    int n_orig = 0, n = 0, na = 0;
+    if (c->n_groups[fam] <= 64) { /* the rule: one word of ASN groups */
+        uint64_t all = 0, *om = c->scr_mask;
+        for (int32_t k = 0; k < n_list; k++) {
+            int32_t q = list[k];
+            uint32_t path = row[q];
+            if (!path) continue;
+            n++;
+            uint64_t bit = 1ULL << group[q];
+            all |= bit;
+            uint32_t o = c->path[path].origin;
+            int j = 0;
+            while (j < n_orig && out[j].origin != o) j++;
+            if (j == n_orig) {
+                out[j].origin = o;
+                out[j].as_id = c->path[path].as;
+                out[j].n = 0;
+                om[j] = 0;
+                n_orig++;
+            }
+            out[j].n++;
+            om[j] |= bit;
         }
-        out[j].n++;
-        all[(1 + j) * words + (g >> 6)] |= 1ULL << (g & 63);
+        na = __builtin_popcountll(all);
+        for (int j = 0; j < n_orig; j++) out[j].na = (uint16_t)__builtin_popcountll(om[j]);
+    } else {
+        int64_t words = (c->n_groups[fam] + 63) / 64;
+        uint64_t *all = c->scr_mask; /* words for the prefix, then words per origin */
+        memset(all, 0, (size_t)words * 8);
+        for (int32_t k = 0; k < n_list; k++) {
+            int32_t q = list[k];
+            uint32_t path = row[q];
+            if (!path) continue;
+            n++;
+            int32_t g = group[q];
+            all[g >> 6] |= 1ULL << (g & 63);
+            uint32_t o = c->path[path].origin;
+            int j = 0;
+            while (j < n_orig && out[j].origin != o) j++;
+            if (j == n_orig) {
+                out[j].origin = o;
+                out[j].as_id = c->path[path].as;
+                out[j].n = 0;
+                memset(all + (1 + j) * words, 0, (size_t)words * 8);
+                n_orig++;
+            }
+            out[j].n++;
+            all[(1 + j) * words + (g >> 6)] |= 1ULL << (g & 63);
+        }
+        for (int64_t w = 0; w < words; w++) na += __builtin_popcountll(all[w]);
+        for (int j = 0; j < n_orig; j++) {
+            int a = 0;
+            for (int64_t w = 0; w < words; w++) a += __builtin_popcountll(all[(1 + j) * words + w]);
+            out[j].na = (uint16_t)a;
+        }
     }
-    int na = 0;
-    for (int64_t w = 0; w < words; w++) na += __builtin_popcountll(all[w]);
     c->pfx[p].cnt_ff = (uint16_t)n;
     c->pfx[p].cnt_asn = (uint16_t)na;
-    for (int j = 0; j < n_orig; j++) {
-        int a = 0;
-        for (int64_t w = 0; w < words; w++) a += __builtin_popcountll(all[(1 + j) * words + w]);
-        out[j].na = (uint16_t)a;
-    }
     *n_out = n_orig;
     return 0;
 }
 
 /* levels from counts; the sums moved on when the prefix's levels or pairs changed */
 static int refresh(Core *c, int32_t p, int do_recount) {
-    int fam = c->pfx[p].fam;
+    PrefixInfo *x = &c->pfx[p];
+    int fam = x->fam;
     int32_t N = c->n_ff[fam], A = c->n_groups[fam];
-    int n_old = c->pfx[p].pp_n;
-    Pair *old = c->scr_pairs, *now = c->scr_pairs + n_old;
-    if (n_old) memcpy(old, c->pool + c->pfx[p].pp_start, (size_t)n_old * sizeof(Pair));
-    int n_now;
+    int n_old = x->pp_n;
+    const Pair *old = c->pool + (x->pp_start >= 0 ? x->pp_start : 0);
+    Pair *now = c->scr_pairs;
+    int n_now = n_old;
     if (do_recount) {
         if (recount(c, p, now, &n_now) < 0) return -1;
+        x = &c->pfx[p];
     } else {
-        n_now = n_old;
-        if (n_now) memcpy(now, old, (size_t)n_now * sizeof(Pair));
+        for (int j = 0; j < n_now; j++) now[j] = old[j];
     }
-    int lf = level_of(c->pfx[p].cnt_ff, N), la = level_of(c->pfx[p].cnt_asn, A);
-    if (c->pfx[p].cnt_ff == 0) n_now = 0;
+    int lf = level_of(x->cnt_ff, N), la = level_of(x->cnt_asn, A);
+    if (x->cnt_ff == 0) n_now = 0;
     if (n_now == 1) {
         now[0].lf = (uint8_t)lf;
         now[0].la = (uint8_t)la;
-        now[0].n = c->pfx[p].cnt_ff;
-        now[0].na = c->pfx[p].cnt_asn;
+        now[0].n = x->cnt_ff;
+        now[0].na = x->cnt_asn;
     } else {
         for (int j = 0; j < n_now; j++) {
             now[j].lf = (uint8_t)level_of(now[j].n, N);
             now[j].la = (uint8_t)level_of(now[j].na, A);
         }
     }
-    int olf = c->pfx[p].lvl_ff, ola = c->pfx[p].lvl_asn;
+    int olf = x->lvl_ff, ola = x->lvl_asn;
     if (olf != lf || ola != la) {
-        if (prefix_rows(c, p, olf, ola, -1) < 0 || prefix_rows(c, p, lf, la, 1) < 0) return -1;
-        c->pfx[p].lvl_ff = (uint8_t)lf;
-        c->pfx[p].lvl_asn = (uint8_t)la;
+        if (prefix_rows(c, p, olf, ola, lf, la) < 0) return -1;
+        x = &c->pfx[p];
+        x->lvl_ff = (uint8_t)lf;
+        x->lvl_asn = (uint8_t)la;
+    }
+    if (n_old == 1 && n_now == 1 && old[0].origin == now[0].origin) { /* the rule: one origin, kept */
+        if ((old[0].lf != now[0].lf || old[0].la != now[0].la) && now[0].as_id >= 0 &&
+            sum_move(c, ET_AS, now[0].as_id, fam, old[0].lf, old[0].la, now[0].lf, now[0].la, prefix_weight(c, p)) < 0)
+            return -1;
+        c->pool[c->pfx[p].pp_start] = now[0];
+        return 0;
     }
     int same = n_old == n_now;
     for (int j = 0; j < n_now && same; j++)

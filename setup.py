@@ -6,11 +6,11 @@ import platform
 
 from setuptools import Extension, setup
 
-FLAGS = ["-O3", "-std=gnu11", "-Wall", "-Wno-unused-function"]
+FLAGS = ["-O3", "-g", "-std=gnu11", "-Wall", "-Wno-unused-function"]
 ENGINE_PARTS = ("arrow", "core", "resolve", "apply", "ingest", "visibility", "upstream", "emit", "module")
 # the signal engine's parts are one program: link-time optimisation inlines across them, and
 # hidden symbols let calls between them skip the PLT. x86-64-v2 (2009 on) has POPCNT.
-ENGINE_FLAGS = [*FLAGS, "-flto", "-fvisibility=hidden"]
+ENGINE_FLAGS = [*FLAGS, "-D_GNU_SOURCE", "-flto", "-fvisibility=hidden"]
 if platform.machine() in ("x86_64", "AMD64"):
     ENGINE_FLAGS.append("-march=x86-64-v2")
 

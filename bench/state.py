@@ -86,7 +86,7 @@ def main() -> None:
         st.set_routes(np.full(len(rows), p, dtype=np.int64), rows, path_ids[chosen])
     st.note_origins(path_ids[group_of_prefix * variants], pfx_ids)
     load_s = time.perf_counter() - t
-    routes = int((st.routes != 0).sum())
+    routes = st.route_count()
     print(
         f"state: {st.peers.size} peers × {n_pfx:,} prefixes "
         f"({args.v4:,} IPv4 + {args.v6:,} IPv6), {routes:,} routes"
@@ -112,8 +112,8 @@ def main() -> None:
     engine.feed(batch(ups))
     closed = engine.flush()
     bin_s = time.perf_counter() - t
-    n_rows = sum(len(c.partial) for c in closed)
-    print(f"one 5-min bin with 10,000 updates at full-table scale: {bin_s:.2f} s, {n_rows:,} partial rows")
+    n_rows = sum(c.signals.num_rows for c in closed)
+    print(f"one 5-min bin with 10,000 updates at full-table scale: {bin_s:.2f} s, {n_rows:,} signal rows")
     peak = _peak_mb()
     verdict = "PASS" if peak <= 2000 else "FAIL"
     print(f"peak RSS {peak:,.0f} MB vs bar 2,000 MB: {verdict} (ratio {peak / 2000:.2f})")

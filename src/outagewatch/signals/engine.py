@@ -29,6 +29,7 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 
+from outagewatch.model.element import ELEMENT_SCHEMA
 from outagewatch.signals.mapping import CountryIndex, PrefixMapper
 from outagewatch.signals.names import Names
 from outagewatch.signals.partial import (
@@ -168,6 +169,7 @@ class SignalEngine:
 
     def feed(self, batch: pa.RecordBatch) -> list[ClosedBin]:
         """Add elements; returns the bins this batch closed (in time order)."""
+        _check_schema(batch.schema)
         if batch.num_rows == 0:
             return []
         batch = self._without_rib(batch)
@@ -328,6 +330,33 @@ class SignalEngine:
             ],
             schema=PEER_SCHEMA,
         )
+
+
+_READ = ("timestamp", "collector", "kind", "peer_afi", "peer_ip", "peer_asn", "afi", "prefix", "prefix_len",
+         "as_path", "as_path_segments", "new_state")  # fmt: skip
+_CHECKED: set[pa.Schema] = set()
+
+
+def _check_schema(schema: pa.Schema) -> None:
+    """The columns the engine reads, with ELEMENT_SCHEMA's types (dictionary columns: any
+    integer indices of strings); else a TypeError naming the column."""
+    if schema in _CHECKED:
+        return
+    for name in _READ:
+        want = ELEMENT_SCHEMA.field(name).type
+        idx = schema.get_field_index(name)
+        if idx < 0:
+            raise TypeError(f"element batch has no column {name}")
+        got = schema.field(idx).type
+        ok = (
+            pa.types.is_dictionary(got) and got.value_type == pa.string() and got.index_type in (pa.int8(), pa.int32())
+            if pa.types.is_dictionary(want)
+            else got == want
+        )
+        if not ok:
+            raise TypeError(f"element batch column {name}: {got}, expected {want}")
+    if len(_CHECKED) < 64:
+        _CHECKED.add(schema)
 
 
 def _dict(indices: bytes, n: int, dictionary: pa.Array) -> pa.DictionaryArray:

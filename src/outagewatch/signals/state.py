@@ -169,12 +169,9 @@ class PrefixTable:
             ),
             np.int32,
         ).astype(np.int64)
-        new = ids >= before
-        first = np.zeros(len(ids), dtype=bool)
-        if new.any():
-            _, pos = np.unique(ids[new], return_index=True)
-            first[np.flatnonzero(new)[pos]] = True
-        return ids, np.flatnonzero(first)
+        # new ids are given in order of first occurrence: a first occurrence is a new high
+        seen = np.maximum.accumulate(np.concatenate([[before - 1], ids[:-1]])) if len(ids) else ids
+        return ids, np.flatnonzero(ids > seen)
 
     def text(self, idx: I64) -> list[str]:
         """Prefixes as text."""
@@ -298,7 +295,7 @@ class RoutingState:
         """Record the (origin, family) of routes set directly (as announcements record them)."""
         origin = self.paths.origin[np.asarray(path, np.int64)].astype(np.uint64)
         afi = self.prefixes.afi[np.asarray(prefix, np.int64)].astype(np.uint64)
-        self.add_origin_families(np.unique(origin * np.uint64(8) + afi))
+        self.add_origin_families(origin * np.uint64(8) + afi)
 
     def add_origin_families(self, keys: npt.NDArray[np.uint64]) -> None:
         """Origin ASNs announced, as keys origin × 8 + afi (AS entities are made for them)."""

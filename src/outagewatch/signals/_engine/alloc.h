@@ -13,10 +13,7 @@
 
 #include <stdlib.h>
 #include <string.h>
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
-#include <sys/mman.h>
+#include <sys/mman.h> /* mremap: the build defines _GNU_SOURCE */
 
 #define OW_BIG_MIN ((size_t)1 << 20)
 #define OW_HUGE ((size_t)2 << 20)

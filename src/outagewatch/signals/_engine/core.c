@@ -3,8 +3,6 @@
 
 #include "core.h"
 
-#define ROUTES_BYTES(c) ((size_t)(c)->pfx_cap * (size_t)(c)->peer_cap * sizeof(uint32_t))
-#define BITS_BYTES(c) ((size_t)(c)->peer_cap * (c)->bit_words * 8)
 
 int ow_reserve(void **p, int64_t *cap, int64_t need, size_t size) {
     if (need <= *cap) return 0;
@@ -103,11 +101,13 @@ int core_init(Core *c, double ff_share, int32_t peer_cap, int32_t pfx_cap) {
     c->pfx_cap = pfx_cap;
     c->bit_words = (size_t)pfx_cap / 64;
     /* the matrix: pages are mapped lazily, and each prefix's row is zeroed when it is made */
-    c->routes = ow_alloc(ROUTES_BYTES(c));
+    c->routes_bytes = (size_t)pfx_cap * (size_t)peer_cap * sizeof(uint32_t);
+    c->bits_bytes = (size_t)peer_cap * c->bit_words * 8;
+    c->routes = ow_alloc(c->routes_bytes);
     if (!c->routes) return -1;
     if (grow_zero((void **)&c->peer_asn, 0, peer_cap, 4) < 0 || grow_zero((void **)&c->peer_size, 0, 2 * peer_cap, 8) < 0 ||
         grow_zero((void **)&c->peer_clears, 0, peer_cap, 8) < 0 || grow_zero((void **)&c->peer_stamp, 0, peer_cap, 4) < 0 ||
-        grow_zero((void **)&c->ff_asn, 0, peer_cap, 4) < 0 || !(c->peer_bits = ow_alloc(BITS_BYTES(c))))
+        grow_zero((void **)&c->ff_asn, 0, peer_cap, 4) < 0 || !(c->peer_bits = ow_alloc(c->bits_bytes)))
         return -1;
     for (int f = 0; f < 2; f++)
         if (grow_zero((void **)&c->ff[f], 0, peer_cap, 1) < 0 || grow_zero((void **)&c->ff_list[f], 0, peer_cap, 4) < 0 ||
@@ -159,7 +159,7 @@ void core_free(Core *c) {
     free(c->peer_size);
     free(c->peer_clears);
     free(c->peer_stamp);
-    ow_free(c->peer_bits, BITS_BYTES(c));
+    ow_free(c->peer_bits, c->bits_bytes);
     free(c->ff_asn);
     for (int f = 0; f < 2; f++) {
         free(c->ff[f]);
@@ -173,7 +173,7 @@ void core_free(Core *c) {
     ow_free(c->path, (size_t)c->path_cap * sizeof(PathInfo));
     free(c->crow_country);
     free(c->crow_w);
-    ow_free(c->routes, ROUTES_BYTES(c));
+    ow_free(c->routes, c->routes_bytes);
     u64map_free(&c->paths);
     u64map_free(&c->as_map);
     free(c->as_fam);
@@ -211,22 +211,25 @@ void core_free(Core *c) {
 }
 
 /* a wider matrix stride for more peers: every live row is copied over */
+/* a wider matrix stride for more peers. The matrix grows in place (the kernel moves it: no
+ * second copy of it in memory), then its rows are moved to the wider stride from the last down,
+ * each to a place at or after its old one, and the new columns zeroed. */
 static int widen(Core *c, int32_t need) {
     int32_t old = c->peer_cap, n = old;
-    while (n < need) n = (n * 3 / 2 + 7) / 8 * 8;
-    uint32_t *m = ow_alloc((size_t)c->pfx_cap * (size_t)n * sizeof(uint32_t));
-    uint64_t *bits = ow_alloc((size_t)n * c->bit_words * 8);
-    if (!m || !bits) {
-        ow_free(m, (size_t)c->pfx_cap * (size_t)n * sizeof(uint32_t));
-        ow_free(bits, (size_t)n * c->bit_words * 8);
-        return -1;
-    }
-    for (int32_t p = 0; p < c->n_pfx; p++) memcpy(m + (size_t)p * n, c->routes + (size_t)p * old, (size_t)old * 4);
-    memcpy(bits, c->peer_bits, (size_t)old * c->bit_words * 8);
-    ow_free(c->routes, ROUTES_BYTES(c));
-    ow_free(c->peer_bits, BITS_BYTES(c));
-    c->routes = m;
+    while (n < need) n = 2 * n; /* doubling: a burst of new peers widens once */
+    size_t new_bytes = (size_t)c->pfx_cap * (size_t)n * sizeof(uint32_t), new_bits = (size_t)n * c->bit_words * 8;
+    uint64_t *bits = ow_regrow(c->peer_bits, c->bits_bytes, c->bits_bytes, new_bits);
+    if (!bits) return -1; /* not moved: the old block is whole */
     c->peer_bits = bits;
+    c->bits_bytes = new_bits;
+    uint32_t *m = ow_regrow(c->routes, c->routes_bytes, (size_t)c->n_pfx * (size_t)old * 4, new_bytes);
+    if (!m) return -1;
+    c->routes = m;
+    c->routes_bytes = new_bytes;
+    for (int32_t p = c->n_pfx - 1; p >= 0; p--) {
+        memmove(m + (size_t)p * n, m + (size_t)p * old, (size_t)old * 4);
+        memset(m + (size_t)p * n + old, 0, (size_t)(n - old) * 4);
+    }
     if (grow_zero((void **)&c->peer_asn, old, n, 4) < 0 || grow_zero((void **)&c->peer_size, 2 * old, 2 * n, 8) < 0 ||
         grow_zero((void **)&c->peer_clears, old, n, 8) < 0 || grow_zero((void **)&c->peer_stamp, old, n, 4) < 0 ||
         grow_zero((void **)&c->ff_asn, old, n, 4) < 0)
@@ -256,9 +259,10 @@ int core_add_peer(Core *c, uint64_t key, uint32_t asn, int32_t *id, int *added) 
 static int more_prefixes(Core *c) {
     int32_t old = c->pfx_cap, n = old * 2;
     size_t stride = (size_t)c->peer_cap, nw = (size_t)n / 64, ow = c->bit_words;
-    uint32_t *m = ow_regrow(c->routes, ROUTES_BYTES(c), (size_t)c->n_pfx * stride * 4, (size_t)n * stride * 4);
+    uint32_t *m = ow_regrow(c->routes, c->routes_bytes, (size_t)c->n_pfx * stride * 4, (size_t)n * stride * 4);
     if (!m) return -1;
     c->routes = m;
+    c->routes_bytes = (size_t)n * stride * 4;
     PrefixInfo *x = ow_regrow(c->pfx, (size_t)old * sizeof(PrefixInfo), (size_t)c->n_pfx * sizeof(PrefixInfo),
                               (size_t)n * sizeof(PrefixInfo));
     if (!x) return -1;
@@ -270,8 +274,9 @@ static int more_prefixes(Core *c) {
     uint64_t *bits = ow_alloc((size_t)c->peer_cap * nw * 8);
     if (!bits) return -1;
     for (int32_t p = 0; p < c->n_peers; p++) memcpy(bits + p * nw, c->peer_bits + p * ow, ow * 8);
-    ow_free(c->peer_bits, BITS_BYTES(c));
+    ow_free(c->peer_bits, c->bits_bytes);
     c->peer_bits = bits;
+    c->bits_bytes = (size_t)c->peer_cap * nw * 8;
     c->bit_words = nw;
     c->pfx_cap = n;
     return 0;

@@ -244,6 +244,7 @@ typedef struct Core {
 
     /* route matrix */
     uint32_t *routes; /* [pfx_cap][peer_cap] */
+    size_t routes_bytes, bits_bytes; /* the allocated sizes of routes and peer_bits */
 
     /* paths: id 0 is "no route" */
     U64Map paths; /* hash -> id - 1 */
@@ -356,6 +357,7 @@ void mark_dirty(Core *c, int32_t prefix);
 void ent_mark(Core *c, int et, int32_t id, int fam);
 int entity_present(const Core *c, int et, int32_t id, int fam);
 void vis_values(const Core *c, int et, int32_t id, int fam, double out[N_VIS]);
+double big_double(Big s, int shift); /* s / 2^shift, correctly rounded */
 
 /* upstream.c */
 int up_move(Core *c, int32_t prefix, uint32_t path, int sign);

@@ -730,7 +730,7 @@ PyDoc_STRVAR(counts_doc, "counts() -> dict\n\nTable sizes and the state version 
 
 static PyObject *Engine_counts(Engine *e, PyObject *unused) {
     Core *c = &e->core;
-    size_t nbytes = (size_t)c->pfx_cap * (size_t)c->peer_cap * 4 + (size_t)c->peer_cap * c->bit_words * 8 +
+    size_t nbytes = c->routes_bytes + c->bits_bytes +
                     (size_t)c->pfx_cap * 40 + (c->pmap.mask + 1) * sizeof(PrefixSlot) + u64map_nbytes(&c->paths) +
                     (size_t)c->path_cap * 24 + (size_t)c->pool_cap * sizeof(Pair);
     return Py_BuildValue("{s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:L,s:n}", "peers", c->n_peers, "prefixes", c->n_pfx, "paths",
@@ -777,8 +777,79 @@ static PyTypeObject EngineType = {
     .tp_new = PyType_GenericNew,
 };
 
+PyDoc_STRVAR(path_facts_doc,
+"path_facts(asns, segments) -> (origin, upstream)\n\nThe origin and upstream ASN the engine gives an AS path (lists of\n"
+"ints: ASNs, and segment codes type * 256 + count): the rules of docs/signals.md.");
+
+static PyObject *path_facts(PyObject *self, PyObject *args) {
+    PyObject *ao, *so;
+    if (!PyArg_ParseTuple(args, "OO", &ao, &so)) return NULL;
+    PyObject *a = PySequence_Fast(ao, "asns must be a sequence"), *s = a ? PySequence_Fast(so, "segments must be a sequence") : NULL;
+    if (!a || !s) {
+        Py_XDECREF(a);
+        return NULL;
+    }
+    Py_ssize_t na = PySequence_Fast_GET_SIZE(a), ns = PySequence_Fast_GET_SIZE(s);
+    uint32_t *asns = malloc((size_t)(na + 1) * 4);
+    uint16_t *segs = malloc((size_t)(ns + 1) * 2);
+    PyObject *out = NULL;
+    if (!asns || !segs) {
+        PyErr_NoMemory();
+    } else {
+        int ok = 1;
+        for (Py_ssize_t k = 0; k < na && ok; k++) {
+            unsigned long v = PyLong_AsUnsignedLong(PySequence_Fast_GET_ITEM(a, k));
+            ok = !(v == (unsigned long)-1 && PyErr_Occurred()) && v <= UINT32_MAX;
+            asns[k] = (uint32_t)v;
+        }
+        for (Py_ssize_t k = 0; k < ns && ok; k++) {
+            unsigned long v = PyLong_AsUnsignedLong(PySequence_Fast_GET_ITEM(s, k));
+            ok = !(v == (unsigned long)-1 && PyErr_Occurred()) && v <= UINT16_MAX;
+            segs[k] = (uint16_t)v;
+        }
+        if (!ok) {
+            if (!PyErr_Occurred()) PyErr_SetString(PyExc_OverflowError, "an ASN or segment code out of range");
+        } else {
+            uint32_t o, u;
+            origin_upstream(asns, na, segs, ns, &o, &u);
+            out = Py_BuildValue("II", o, u);
+        }
+    }
+    free(asns);
+    free(segs);
+    Py_DECREF(a);
+    Py_DECREF(s);
+    return out;
+}
+
+PyDoc_STRVAR(sum_to_float_doc,
+"sum_to_float(value, shift) -> float\n\nvalue / 2**shift correctly rounded: value as 32 bytes, little-endian two's complement\n"
+"(int.to_bytes(32, 'little', signed=True)), below 2**191 in size as the engine holds its IPv6\n"
+"sums (an exact integer of addresses): how a sum becomes /24- or /48-equivalents.");
+
+static PyObject *sum_to_float(PyObject *self, PyObject *args) {
+    const char *bytes;
+    Py_ssize_t len;
+    int shift;
+    if (!PyArg_ParseTuple(args, "y#i", &bytes, &len, &shift)) return NULL;
+    if (len != 32) return PyErr_Format(PyExc_ValueError, "32 bytes expected, got %zd", len);
+    Big b;
+    uint64_t w[4];
+    memcpy(w, bytes, 32);
+    b.lo = w[0];
+    b.hi = (__int128)(((u128)w[2] << 64) | w[1]);
+    if ((w[3] != 0 && w[3] != UINT64_MAX) || (w[3] == UINT64_MAX) != (b.hi < 0))
+        return PyErr_Format(PyExc_OverflowError, "value out of the engine's sum range");
+    return PyFloat_FromDouble(big_double(b, shift));
+}
+
+static PyMethodDef engine_functions[] = {
+    {"path_facts", path_facts, METH_VARARGS, path_facts_doc},
+    {"sum_to_float", sum_to_float, METH_VARARGS, sum_to_float_doc},
+    {NULL}};
+
 static struct PyModuleDef engine_module = {PyModuleDef_HEAD_INIT, "_engine", "The compiled signal engine core.", -1,
-                                           NULL};
+                                           engine_functions};
 
 PyMODINIT_FUNC PyInit__engine(void) {
     if (PyType_Ready(&EngineType) < 0) return NULL;

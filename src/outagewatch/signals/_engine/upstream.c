@@ -81,13 +81,35 @@ int up_recount(Core *c) {
                 up_mark(c, et, u->ent[k]);
             }
     }
+    /* AS counts: full-feed routes per path first (a short array read at random), then per pair;
+     * prefixes with countries or a watched prefix count their routes the general way */
+    int64_t *per_path = calloc((size_t)c->n_paths, sizeof(int64_t));
+    if (!per_path) return core_error(c, 2, "out of memory");
     for (int32_t p = 0; p < c->n_pfx; p++) {
-        int fam = c->pfx[p].fam;
+        const PrefixInfo *x = &c->pfx[p];
+        int fam = x->fam, others = x->crow_n > 0 || x->watch >= 0;
         const uint32_t *row = c->routes + (size_t)p * (size_t)c->peer_cap;
+        const int32_t *list = c->ff_list[fam];
         for (int32_t k = 0; k < c->n_ff[fam]; k++) {
-            uint32_t path = row[c->ff_list[fam][k]];
-            if (path && up_move(c, p, path, 1) < 0) return -1;
+            uint32_t path = row[list[k]];
+            if (!path) continue;
+            if (others) {
+                if (up_move(c, p, path, 1) < 0) {
+                    free(per_path);
+                    return -1;
+                }
+            } else {
+                per_path[path]++;
+            }
         }
     }
+    UpCells *as_cells = &c->cells[ET_AS];
+    for (int32_t path = 1; path < c->n_paths; path++) {
+        int32_t pair = c->path[path].pair;
+        if (!per_path[path] || pair < 0) continue;
+        as_cells->cnt[c->pair_cell[pair]] += per_path[path];
+        up_mark(c, ET_AS, c->pair_as[pair]);
+    }
+    free(per_path);
     return 0;
 }

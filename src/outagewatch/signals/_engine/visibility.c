@@ -187,6 +187,7 @@ static int recount(Core *c, int32_t p, Pair *out, int *n_out) {
     int n_orig = 0, n = 0, na = 0;
     if (c->n_groups[fam] <= 64) { /* the rule: one word of ASN groups */
         uint64_t all = 0, *om = c->scr_mask;
+        uint32_t last_path = 0, o = 0;
         for (int32_t k = 0; k < n_list; k++) {
             int32_t q = list[k];
             uint32_t path = row[q];
@@ -194,7 +195,10 @@ static int recount(Core *c, int32_t p, Pair *out, int *n_out) {
             n++;
             uint64_t bit = 1ULL << group[q];
             all |= bit;
-            uint32_t o = c->path[path].origin;
+            if (path != last_path) { /* a prefix's routes share few paths */
+                o = c->path[path].origin;
+                last_path = path;
+            }
             int j = 0;
             while (j < n_orig && out[j].origin != o) j++;
             if (j == n_orig) {
@@ -390,7 +394,7 @@ fail:
     return -1;
 }
 
-static double big_to_double(Big s, int shift) {
+double big_double(Big s, int shift) {
     int neg = s.hi < 0;
     if (neg) {
         uint64_t lo = s.lo;
@@ -433,7 +437,7 @@ void vis_values(const Core *c, int et, int32_t id, int fam, double out[N_VIS]) {
     const Sum6 *s = &t->s6[t->s6_idx[id]];
     for (int k = 0; k < N_THRESH; k++) {
         out[k] = (double)s->c[k];
-        out[N_THRESH + k] = big_to_double(s->w[k], 80);
+        out[N_THRESH + k] = big_double(s->w[k], 80);
     }
 }
 

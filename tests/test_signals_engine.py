@@ -1,0 +1,336 @@
+"""The compiled signal engine: classification, session downs, RIB loads, path rules, change coding,
+its shortcuts against full recounts, growth, and bad input."""
+
+from __future__ import annotations
+
+import ipaddress
+import pickle
+from fractions import Fraction
+
+import numpy as np
+import pyarrow as pa
+import pytest
+from engine_rows import densify, rows, table_dict
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from outagewatch.signals import _engine  # type: ignore[attr-defined]
+from outagewatch.signals.build import batch, element
+from outagewatch.signals.engine import ClosedBin, SignalEngine
+from outagewatch.signals.mapping import RangeMapper
+from outagewatch.signals.names import FIXED_METRICS
+from outagewatch.signals.partial import finalize
+from outagewatch.signals.snapshot import restore, snapshot
+from outagewatch.signals.state import RoutingState
+
+T0 = 1_600_000_200
+BIN = 60
+
+
+def _feed(engine: SignalEngine, elements: list[dict[str, object]], size: int = 5) -> list[ClosedBin]:
+    out: list[ClosedBin] = []
+    for i in range(0, len(elements), size):
+        out += engine.feed(batch(elements[i : i + size]))
+    return out + engine.flush()
+
+
+def _churn(cb: ClosedBin, entity: tuple[str, str]) -> dict[str, float]:
+    return {m: v for et, e, m, v in rows(cb.signals) if (et, e) == entity and m.startswith("all.")}
+
+
+def test_the_fixed_metric_catalogue_matches_the_core() -> None:
+    assert len(FIXED_METRICS) == _engine.M_UP_BASE
+    assert FIXED_METRICS[_engine.M_VIS6] == "ipv6.visible_prefixes.ff_any"
+    assert FIXED_METRICS[_engine.M_CHURN] == "all.announcements"
+
+
+def test_announce_duplicate_path_change_withdraw() -> None:
+    engine = SignalEngine(bin_seconds=BIN)
+    (cb,) = _feed(
+        engine,
+        [
+            element(T0, "A", prefix="10.0.0.0/8", path=[1, 2, 3]),
+            element(T0 + 1, "A", prefix="10.0.0.0/8", path=[1, 2, 3]),
+            element(T0 + 2, "A", prefix="10.0.0.0/8", path=[1, 5, 3]),
+            element(T0 + 3, "W", prefix="10.0.0.0/8"),
+            element(T0 + 4, "W", prefix="10.0.0.0/8"),  # nothing left: no AS to attribute it to
+        ],
+    )
+    assert _churn(cb, ("global", "all")) == {
+        "all.announcements": 3,
+        "all.withdrawals": 2,
+        "all.duplicate_announcements": 1,
+        "all.path_changes": 1,
+        "all.updates": 5,
+        "all.peers_reporting": 1,
+    }
+    assert _churn(cb, ("as", "3"))["all.withdrawals"] == 1
+    assert engine.state.route_count() == 0
+
+
+def test_session_down_withdraws_the_peers_routes_and_is_no_churn() -> None:
+    engine = SignalEngine(bin_seconds=BIN)
+    p1, p2 = "192.0.2.1", "192.0.2.2"
+    first = _feed(
+        engine,
+        [
+            element(T0, "A", peer=p1, prefix="10.0.0.0/8", path=[1, 3]),
+            element(T0, "A", peer=p1, prefix="11.0.0.0/8", path=[1, 3]),
+            element(T0, "A", peer=p2, peer_asn=2, prefix="10.0.0.0/8", path=[2, 3]),
+        ],
+    )
+    assert len(first) == 1
+    closed = _feed(
+        engine,
+        [
+            element(T0 + BIN, "S", peer=p1, old_state=6, new_state=1),
+            element(T0 + BIN + 1, "A", peer=p1, prefix="11.0.0.0/8", path=[1, 3]),
+        ],
+    )
+    (cb,) = closed
+    assert cb.sessions_down == 1
+    # the re-announcement after the reset is new, not a duplicate; the down is no withdrawal
+    assert _churn(cb, ("global", "all"))["all.duplicate_announcements"] == 0
+    assert _churn(cb, ("global", "all"))["all.withdrawals"] == 0
+    v4, _ = engine.state.table_sizes()
+    assert v4.tolist() == [1, 1]
+
+
+def test_rib_load_replaces_the_collectors_routes() -> None:
+    engine = SignalEngine(bin_seconds=BIN)
+    _feed(
+        engine,
+        [
+            element(T0, "A", prefix="10.0.0.0/8", path=[1, 3]),
+            element(T0, "A", prefix="12.0.0.0/8", path=[1, 3]),
+        ],
+    )
+    n = engine.feed_rib([batch([element(T0 + 9, "B", prefix="12.0.0.0/8", path=[1, 9])])])
+    assert n == 1
+    peer, prefix, path = engine.state.route_table()
+    assert len(peer) == 1 and engine.state.paths.origin[path[0]] == 9
+    assert engine.state.prefixes.text(prefix) == ["12.0.0.0/8"]
+
+
+@pytest.mark.parametrize(
+    ("asns", "segs", "expected"),
+    [
+        ([1, 2, 2, 2], [2 * 256 + 4], (2, 1)),  # prepending collapsed
+        ([7], [2 * 256 + 1], (7, 0)),  # the peer is the origin: no upstream
+        ([1, 2, 3, 4], [2 * 256 + 2, 1 * 256 + 2], (2, 1)),  # AS_SET of several: the aggregator
+        ([1, 2, 5], [2 * 256 + 2, 1 * 256 + 1], (5, 2)),  # AS_SET of one member
+        ([9, 1, 2], [3 * 256 + 1, 2 * 256 + 2], (2, 1)),  # confederation segment dropped
+        ([3, 4], [1 * 256 + 2], (0, 0)),  # only a set: unknown origin
+        ([1, 7, 6, 2], [2 * 256 + 1, 1 * 256 + 2, 2 * 256 + 1], (2, 6)),  # a set mid-path: its smallest
+        ([], [], (0, 0)),
+        ([4, 3, 4], [2 * 256 + 3], (4, 3)),
+        ([1, 2, 3], [2 * 256 + 9], (3, 2)),  # a count past the ASNs is cut at the end
+    ],
+)
+def test_origin_upstream_rules(asns: list[int], segs: list[int], expected: tuple[int, int]) -> None:
+    assert _engine.path_facts(asns, segs) == expected
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(-(2**190), 2**190), st.integers(0, 120))
+def test_sums_become_correctly_rounded_floats(value: int, shift: int) -> None:
+    got = _engine.sum_to_float(value.to_bytes(32, "little", signed=True), shift)
+    assert got == float(Fraction(value, 2**shift))
+
+
+def test_snapshot_round_trip_keeps_routes_and_classification() -> None:
+    engine = SignalEngine(bin_seconds=BIN)
+    _feed(
+        engine,
+        [
+            element(T0, "A", prefix="10.0.0.0/8", path=[1, 3]),
+            element(T0, "A", prefix="2001:db8::/32", path=[1, 5]),
+        ],
+    )
+    snap = pickle.loads(pickle.dumps(snapshot(engine.state)))
+    assert snap.num_routes == 2
+    again = SignalEngine(bin_seconds=BIN, state=restore(snap))
+    assert sorted(again.state.known_as.tolist()) == [3, 5]
+    (cb,) = _feed(again, [element(T0 + 300, "A", prefix="10.0.0.0/8", path=[1, 3])])
+    assert _churn(cb, ("global", "all"))["all.duplicate_announcements"] == 1
+
+
+def test_close_until_uses_the_callers_clock() -> None:
+    engine = SignalEngine(bin_seconds=60)
+    t0 = 1_600_000_020
+    assert engine.feed(batch([element(t0 + 5, "A", prefix="10.0.0.0/8", path=[1, 3])])) == []
+    assert engine.close_until((t0 + 59) * 1_000_000) == []
+    closed = engine.close_until((t0 + 60) * 1_000_000)
+    assert [c.bin_start_us for c in closed] == [t0 * 1_000_000]
+    assert closed[0].elements == 1 and engine.flush() == []
+
+
+# --- generated streams --------------------------------------------------------------------
+
+PEERS = [("192.0.2.1", 65001), ("192.0.2.2", 65002), ("192.0.2.3", 65002), ("2001:db8::9", 65009)]
+PREFIXES = [
+    "10.0.0.0/16",
+    "10.1.0.0/24",
+    "11.0.0.0/8",
+    "10.0.255.0/23",
+    "2001:db8:1::/48",
+    "12.0.0.0/25",
+    "2001:db8:2::/96",
+    "2001:db8:3::/48",
+]
+PATHS = [[64500, 3356, 100], [64501, 4837, 131279], [64502, 174, 100, 100], [64503, 100], [64504, 4837, 200]]
+WATCH = ["10.1.0.0/24", "2001:db8:1::/48"]
+
+
+def _mapper() -> RangeMapper:
+    ip = lambda s: int(ipaddress.ip_address(s))  # noqa: E731
+    return RangeMapper(
+        [
+            (ip("10.0.0.0"), ip("10.0.127.255"), "AA"),
+            (ip("10.0.128.0"), ip("10.255.255.255"), "BB"),
+            (ip("11.0.0.0"), ip("11.255.255.255"), "KP"),
+        ],
+        [
+            (ip("2001:db8::"), ip("2001:db8:3:7fff:ffff:ffff:ffff:ffff"), "KP"),
+            (ip("2001:db8:3:8000::"), ip("2001:db8:ffff:ffff:ffff:ffff:ffff:ffff"), "AA"),
+        ],
+    )
+
+
+EVENT = st.tuples(
+    st.integers(0, 6 * BIN - 1),
+    st.sampled_from("AAAWS"),
+    st.integers(0, len(PEERS) - 1),
+    st.integers(0, len(PREFIXES) - 1),
+    st.integers(0, len(PATHS) - 1),
+    st.sampled_from([1, 6]),
+)
+
+
+def _elements(events: list[tuple[int, str, int, int, int, int]], shuffle: bool = False) -> list[dict[str, object]]:
+    out = []
+    for dt, kind, pi, xi, ai, new in events if shuffle else sorted(events, key=lambda e: e[0]):
+        ip, asn = PEERS[pi]
+        if kind == "S":
+            out.append(element(T0 + dt, "S", peer=ip, peer_asn=asn, old_state=6, new_state=new))
+        else:
+            out.append(element(T0 + dt, kind, peer=ip, peer_asn=asn, prefix=PREFIXES[xi], path=[asn, *PATHS[ai]]))
+    return out
+
+
+def _make(**kw: object) -> SignalEngine:
+    return SignalEngine(bin_seconds=BIN, mapper=_mapper(), watch=WATCH, **kw)  # type: ignore[arg-type]
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(EVENT, min_size=1, max_size=60), st.booleans())
+def test_change_rows_carried_forward_equal_the_dense_rows(
+    events: list[tuple[int, str, int, int, int, int]], shuffle: bool
+) -> None:
+    """A change-coded engine, densified, gives every bin's dense rows (a dense engine's, which
+    are written by the keyframe path of the same core, and finalize's derivation from its
+    partial)."""
+    elements = _elements(events, shuffle)
+    changes = densify(_feed(_make(), elements))
+    dense_bins = _feed(_make(dense=True), elements)
+    assert [b for b, _ in changes] == [c.bin_start_us for c in dense_bins]
+    for (_, got), cb in zip(changes, dense_bins, strict=True):
+        assert cb.partial is not None
+        assert got == table_dict(finalize(cb.partial))
+        recomputed = type(cb.partial)(cb.partial.values, cb.partial.upstreams, cb.partial.reporters)
+        assert got == table_dict(finalize(recomputed))
+
+
+class _Recounting(SignalEngine):
+    """An engine that recounts everything at every bin close (no shortcut taken)."""
+
+    def _close(self, open_bin):  # type: ignore[no-untyped-def]
+        self.state.core.recount()
+        return super()._close(open_bin)
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(EVENT, min_size=1, max_size=60))
+def test_the_shortcuts_equal_a_full_recount_every_bin(events: list[tuple[int, str, int, int, int, int]]) -> None:
+    elements = _elements(events)
+    kept = densify(_feed(_make(), elements))
+    recounted = densify(_feed(_Recounting(bin_seconds=BIN, mapper=_mapper(), watch=WATCH), elements))
+    assert kept == recounted
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(EVENT, min_size=1, max_size=80), st.integers(2, 3))
+def test_growing_tables_give_the_same_rows(events: list[tuple[int, str, int, int, int, int]], peers: int) -> None:
+    """Tables made tiny grow (wider matrix for more peers, more prefix rows) and keep every
+    route: the rows equal those of an engine that had room from the start."""
+    elements = _elements(events)
+    roomy = densify(_feed(_make(), elements))
+    small = densify(_feed(_make(state=RoutingState(peer_capacity=1, prefix_capacity=1)), elements))
+    assert roomy == small
+
+
+def test_growth_keeps_routes_when_peers_and_prefixes_arrive_late() -> None:
+    state = RoutingState(peer_capacity=8, prefix_capacity=1024)
+    engine = SignalEngine(bin_seconds=BIN, state=state)
+    elements = [
+        element(T0 + i % 50, "A", peer=f"10.0.{i % 40}.1", peer_asn=64000 + i % 40, prefix=f"20.{i // 256}.{i % 256}.0/24",
+                path=[64000 + i % 40, 7, 1000 + i % 13])
+        for i in range(3000)
+    ]
+    _feed(engine, elements, size=500)
+    peer, prefix, path = state.route_table()
+    got = {(int(a), int(b)) for a, b in zip(peer.tolist(), prefix.tolist(), strict=True)}
+    assert len(got) == 3000 and state.peers.size == 40 and state.prefixes.size == 3000
+    v4, _ = state.table_sizes()
+    assert int(v4.sum()) == 3000
+
+
+def test_a_bin_out_of_time_order_is_applied_in_time_order() -> None:
+    ordered = [
+        element(T0, "A", prefix="10.0.0.0/8", path=[1, 3]),
+        element(T0 + 1, "A", prefix="10.0.0.0/8", path=[1, 4]),
+        element(T0 + 2, "W", prefix="10.0.0.0/8"),
+    ]
+    a = densify(_feed(SignalEngine(bin_seconds=BIN), ordered, size=3))
+    b = densify(_feed(SignalEngine(bin_seconds=BIN), ordered[::-1], size=3))
+    assert a == b
+
+
+def test_sliced_batches_and_int32_kind_indices_are_read_in_place() -> None:
+    elements = [element(T0 + i, "A", prefix=f"10.{i}.0.0/16", path=[1, 2, 3 + i % 2]) for i in range(20)]
+    whole = batch(elements)
+    kind = whole.column("kind")
+    wide = pa.DictionaryArray.from_arrays(kind.indices.cast(pa.int32()), kind.dictionary)
+    wide_batch = pa.RecordBatch.from_arrays(
+        [wide if n == "kind" else whole.column(n) for n in whole.schema.names],
+        schema=whole.schema.set(whole.schema.get_field_index("kind"), pa.field("kind", wide.type, nullable=False)),
+    )
+    a = densify(_feed(SignalEngine(bin_seconds=BIN), elements, size=20))
+    engine = SignalEngine(bin_seconds=BIN)
+    closed = engine.feed(wide_batch.slice(0, 7)) + engine.feed(wide_batch.slice(7)) + engine.flush()
+    assert densify(closed) == a
+
+
+def test_bad_batches_are_refused_with_the_column_named() -> None:
+    engine = SignalEngine(bin_seconds=BIN)
+    good = batch([element(T0, "A", prefix="10.0.0.0/8", path=[1, 3])])
+    wrong = good.drop_columns(["prefix"]).append_column("prefix", pa.array([b"x" * 4], pa.binary(4)))
+    with pytest.raises(TypeError, match="prefix"):
+        engine.feed(wrong)
+    kinds = pa.DictionaryArray.from_arrays(pa.array([0], pa.int8()), pa.array(["A", "W", "B", "S"]))
+    no_peer = good.drop_columns(["peer_ip"])
+    with pytest.raises(TypeError, match="peer_ip"):
+        SignalEngine(bin_seconds=BIN).feed(no_peer)
+    assert kinds.dictionary.to_pylist() == ["A", "W", "B", "S"]
+
+
+def test_the_core_refuses_bad_arguments() -> None:
+    core = RoutingState().core
+    with pytest.raises(IndexError):
+        core.set_routes(np.array([3], np.int64), np.array([0], np.int64), np.array([0], np.uint32))
+    with pytest.raises(ValueError):
+        core.close(False, False, 1.5)
+    with pytest.raises(IndexError):
+        core.add_watch(7, "x")
+    with pytest.raises(ValueError):
+        core.ingest([], 2, False)

@@ -6,7 +6,7 @@ import platform
 
 from setuptools import Extension, setup
 
-FLAGS = ["-O3", "-g", "-std=gnu11", "-Wall", "-Wno-unused-function"]
+FLAGS = ["-O3", "-std=gnu11", "-Wall", "-Wno-unused-function"]
 ENGINE_PARTS = ("arrow", "core", "resolve", "apply", "ingest", "visibility", "upstream", "emit", "module")
 # the signal engine's parts are one program: link-time optimisation inlines across them, and
 # hidden symbols let calls between them skip the PLT. x86-64-v2 (2009 on) has POPCNT.

@@ -46,15 +46,14 @@ static void ow_free(void *p, size_t bytes) {
     else munmap(p, ow_big_size(bytes));
 }
 
-/* a zeroed block of new_bytes holding the first used bytes of p (p is freed). Big blocks are
- * moved by the kernel (mremap: page tables, no copy) where it can. */
+/* a block of new_bytes holding the first used bytes of p (p is freed), zero past old_bytes;
+ * between used and old_bytes it holds what p held there or zeros (callers keep nothing there but
+ * zeros, or do not care). Big blocks are moved by the kernel (mremap: page tables, no copy). */
 static void *ow_regrow(void *p, size_t old_bytes, size_t used, size_t new_bytes) {
 #ifdef MREMAP_MAYMOVE
     if (p && old_bytes >= OW_BIG_MIN && new_bytes >= old_bytes) {
         void *q = mremap(p, ow_big_size(old_bytes), ow_big_size(new_bytes), MREMAP_MAYMOVE);
         if (q != MAP_FAILED) {
-            /* the old tail past `used` may hold data: zero it (the grown part is fresh) */
-            if (used < old_bytes) memset((char *)q + used, 0, ow_big_size(old_bytes) - used);
 #ifdef MADV_HUGEPAGE
             madvise(q, ow_big_size(new_bytes), MADV_HUGEPAGE);
 #endif

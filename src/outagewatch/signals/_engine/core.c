@@ -100,11 +100,13 @@ int core_init(Core *c, double ff_share, int32_t peer_cap, int32_t pfx_cap) {
     c->peer_cap = peer_cap;
     c->pfx_cap = pfx_cap;
     c->bit_words = (size_t)pfx_cap / 64;
-    /* the matrix: pages are mapped lazily, and each prefix's row is zeroed when it is made */
+    /* the matrix: pages are mapped lazily (zero until written) */
     c->routes_bytes = (size_t)pfx_cap * (size_t)peer_cap * sizeof(uint32_t);
     c->bits_bytes = (size_t)peer_cap * c->bit_words * 8;
     c->routes = ow_alloc(c->routes_bytes);
     if (!c->routes) return -1;
+    /* the prefix and path maps sized for the capacity asked for: no rehash while it holds */
+    if (prefixmap_grow(&c->pmap, pfx_cap) < 0 || u64map_grow(&c->paths, pfx_cap / 2) < 0) return -1;
     if (grow_zero((void **)&c->peer_asn, 0, peer_cap, 4) < 0 || grow_zero((void **)&c->peer_size, 0, 2 * peer_cap, 8) < 0 ||
         grow_zero((void **)&c->peer_clears, 0, peer_cap, 8) < 0 || grow_zero((void **)&c->peer_stamp, 0, peer_cap, 4) < 0 ||
         grow_zero((void **)&c->ff_asn, 0, peer_cap, 4) < 0 || !(c->peer_bits = ow_alloc(c->bits_bytes)))

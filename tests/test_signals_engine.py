@@ -165,6 +165,97 @@ def test_close_until_uses_the_callers_clock() -> None:
     assert closed[0].elements == 1 and engine.flush() == []
 
 
+def test_state_carries_across_bins_and_the_last_writer_wins() -> None:
+    engine = SignalEngine(bin_seconds=BIN)
+    _feed(
+        engine,
+        [
+            element(T0, "A", prefix="10.0.0.0/8", path=[1, 3]),
+            element(T0 + 5, "A", prefix="10.0.0.0/8", path=[1, 4]),
+        ],
+    )
+    _, _, path = engine.state.route_table()
+    assert engine.state.paths.origin[path].tolist() == [4]
+    *gap, cb = _feed(engine, [element(T0 + 400, "A", prefix="10.0.0.0/8", path=[1, 4])])
+    assert len(gap) == 5  # the bins between (T0 + 60 .. T0 + 359), carried
+    assert _churn(cb, ("global", "all"))["all.duplicate_announcements"] == 1
+    assert _churn(cb, ("as", "4"))["all.duplicate_announcements"] == 1
+
+
+def test_a_session_down_after_updates_in_the_same_bin_clears_them() -> None:
+    engine = SignalEngine(bin_seconds=BIN)
+    (cb,) = _feed(
+        engine,
+        [
+            element(T0, "A", prefix="10.0.0.0/8", path=[1, 3]),
+            element(T0 + 1, "S", old_state=6, new_state=3),
+        ],
+    )
+    assert engine.state.route_count() == 0
+    assert cb.sessions_down == 1
+    assert _churn(cb, ("global", "all"))["all.announcements"] == 1
+    state = {m: v for et, e, m, v in rows(cb.signals) if (et, e) == ("global", "all")}
+    assert state["ipv4.visible_prefixes.ff_any"] == 0
+
+
+def test_full_feed_peers_and_visibility_levels() -> None:
+    """Full feed: a table of at least 75 % of the family's largest. Levels count the full-feed
+    peers seeing a prefix: 1 of 4 is >= 25 %, 2 >= 50 %, 3 >= 75 %, 4 all."""
+    engine = SignalEngine(bin_seconds=BIN)
+    a, b, c, d = (f"10.0.{i}.0/24" for i in range(4))
+    tables = {  # peer: (prefixes of AS 7, prefixes of its own, AS 8)
+        1: ([a, b, c, d], 0),
+        2: ([a, b, c], 1),
+        3: ([a, b], 1),
+        4: ([a], 2),
+        5: ([a], 1),  # 2 routes: below 75 % of 4
+    }
+    out = []
+    for k, (mine, own) in tables.items():
+        ip = f"192.0.2.{k}"
+        out += [element(T0, "A", peer=ip, peer_asn=100 + k, prefix=p, path=[100 + k, 7]) for p in mine]
+        out += [element(T0, "A", peer=ip, peer_asn=100 + k, prefix=f"20.{k}.{j}.0/24", path=[100 + k, 8]) for j in range(own)]
+    (cb,) = _feed(engine, out)
+    ff = {r["peer_ip"]: r["full_feed"] for r in cb.peers.to_pylist()}
+    assert ff == {f"192.0.2.{k}": k <= 4 for k in tables}
+    as7 = {m: v for et, e, m, v in rows(cb.signals) if (et, e) == ("as", "7")}
+    # a: 4 full-feed peers, b: 3, c: 2, d: 1
+    want = {"any": 4, "25pct": 4, "50pct": 3, "75pct": 2, "100pct": 1}
+    assert {lv: as7[f"ipv4.visible_prefixes.ff_{lv}"] for lv in want} == want
+    assert as7["ipv4.visible_slash24.ff_50pct"] == 3
+    glob = {m: v for et, e, m, v in rows(cb.signals) if (et, e) == ("global", "all")}
+    assert glob["ipv4.full_feed_peers"] == 4
+
+
+_EV = st.tuples(st.sampled_from("AAWS"), st.integers(0, 3), st.integers(0, 5), st.integers(0, 2))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.lists(_EV, max_size=12), min_size=1, max_size=5))
+def test_kept_table_sizes_equal_a_recount_of_the_routes(bins: list[list[tuple[str, int, int, int]]]) -> None:
+    prefixes = ["10.0.0.0/8", "11.0.0.0/8", "2001:db8::/32", "12.0.0.0/16", "2001:db8:1::/48", "13.0.0.0/24"]
+    state = RoutingState(peer_capacity=2, prefix_capacity=64)  # grown on the way
+    for k, events in enumerate(bins):
+        elements = []
+        for i, (kind, peer, pfx, path) in enumerate(events):
+            ip = f"192.0.2.{peer + 1}"
+            if kind == "S":
+                elements.append(element(T0 + 300 * k + i, "S", peer=ip, old_state=6, new_state=1))
+            else:
+                elements.append(
+                    element(T0 + 300 * k + i, kind, peer=ip, prefix=prefixes[pfx], path=[peer + 1, 9, path])
+                )
+        if elements:
+            state.apply(batch(elements))
+        peer, prefix, _ = state.route_table()
+        afi = state.prefixes.afi[prefix]
+        n = state.peers.size
+        want4 = np.bincount(peer[afi == 4], minlength=n)[:n]
+        want6 = np.bincount(peer[afi == 6], minlength=n)[:n]
+        v4, v6 = state.table_sizes()
+        assert v4.tolist() == want4.tolist() and v6.tolist() == want6.tolist()
+
+
 # --- generated streams --------------------------------------------------------------------
 
 PEERS = [("192.0.2.1", 65001), ("192.0.2.2", 65002), ("192.0.2.3", 65002), ("2001:db8::9", 65009)]

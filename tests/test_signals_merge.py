@@ -15,6 +15,7 @@ from outagewatch.signals.engine import SignalEngine
 from outagewatch.signals.mapping import RangeMapper
 from outagewatch.signals.partial import KEYS, SignalPartial, empty, finalize, merge
 from outagewatch.signals.snapshot import restore, snapshot
+from outagewatch.signals.state import Rows
 
 BIN = 60
 T0 = 1_600_000_020 - 1_600_000_020 % BIN
@@ -71,7 +72,7 @@ def _rows(events: list[tuple[int, str, int, int, int, int]]) -> list[dict[str, o
 
 
 def _engine(state=None) -> SignalEngine:  # type: ignore[no-untyped-def]
-    return SignalEngine(bin_seconds=BIN, mapper=_mapper(), watch=WATCH, fill_gap_seconds=0, state=state)
+    return SignalEngine(bin_seconds=BIN, mapper=_mapper(), watch=WATCH, fill_gap_seconds=0, state=state, dense=True)
 
 
 def _run(engine: SignalEngine, rows: list[dict[str, object]]) -> list[SignalPartial]:
@@ -154,12 +155,13 @@ def test_rows_the_engine_derives_equal_what_finalize_derives(
         assert _table(back) == _table(p)
 
 
-class _NoReuse(SignalEngine):
-    """The engine without the filled-gap shortcut: every bin computed from the state."""
+class _Recounting(SignalEngine):
+    """The engine recounting every prefix's visibility, level sums and upstream counts at every
+    bin close (no incremental shortcut taken)."""
 
-    def _state_key(self) -> tuple[int, ...]:
-        self._calls = getattr(self, "_calls", 0) + 1
-        return (-self._calls,)
+    def _close(self, open_bin):  # type: ignore[no-untyped-def]
+        self.state.core.recount()
+        return super()._close(open_bin)
 
 
 gappy = st.tuples(
@@ -172,64 +174,48 @@ gappy = st.tuples(
 )
 
 
+def _closed(engine: SignalEngine, rows: list[dict[str, object]], step: int) -> list[tuple[object, ...]]:
+    out = []
+    for i in range(0, len(rows), step):
+        out += engine.feed(batch(rows[i : i + step]))
+    out += engine.flush()
+    return [(b.bin_start_us, _table(b.partial), b.peers.to_pylist()) for b in out]
+
+
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(gappy, min_size=1, max_size=30))
-def test_filled_gap_bins_equal_bins_computed_from_the_state(
+def test_filled_gap_bins_equal_bins_recounted_from_the_state(
     events: list[tuple[int, str, int, int, int, int]],
 ) -> None:
-    """A bin without elements inside a filled gap reuses the previous bin's state signals; it
-    must equal the bin computed from the routing state, bin for bin (and peers too)."""
+    """Bins without elements inside a filled gap carry the state: every bin is there, from the
+    first element's bin to the last's, and each equals the bin recounted from the routing state
+    (peers too)."""
     rows = _rows(events)
 
-    def closed(engine: SignalEngine) -> list[tuple[int, list[tuple[object, ...]], list[dict[str, object]]]]:
-        out = []
-        for i in range(0, len(rows), 7):
-            out += engine.feed(batch(rows[i : i + 7]))
-        out += engine.flush()
-        return [(b.bin_start_us, _table(b.partial), b.peers.to_pylist()) for b in out]
-
     def make(cls: type[SignalEngine]) -> SignalEngine:
-        return cls(bin_seconds=BIN, mapper=_mapper(), watch=WATCH, fill_gap_seconds=20 * BIN)
+        return cls(bin_seconds=BIN, mapper=_mapper(), watch=WATCH, fill_gap_seconds=20 * BIN, dense=True)
 
-    reused, computed = closed(make(SignalEngine)), closed(make(_NoReuse))
-    assert [b[0] for b in reused] == [b[0] for b in computed]
-    assert reused == computed
-
-
-class _FullVisibility(SignalEngine):
-    """The engine recomputing every prefix's visibility, level sums and upstream counts each bin."""
-
-    def _visibility(self, changes, ff):  # type: ignore[no-untyped-def]
-        from outagewatch.signals import levelsums
-        from outagewatch.signals.visibility import compute
-
-        st = self.state
-        vis = compute(st.routes, st.prefixes.afi, st.paths.origin, st.peers.asn, ff, st.as_ids)
-        pfx = st.prefixes
-        return vis, None, levelsums.compute(vis, pfx.afi, pfx.weights(), self.countries, st.as_index.size)
+    kept, recounted = _closed(make(SignalEngine), rows, 7), _closed(make(_Recounting), rows, 7)
+    first = min(T0 + e[0] for e in events) // BIN
+    last = max(T0 + e[0] for e in events) // BIN
+    assert [b[0] for b in kept] == [k * BIN * 1_000_000 for k in range(first, last + 1)]
+    assert kept == recounted
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(event, min_size=1, max_size=60))
-def test_incremental_visibility_equals_full_recompute(
+def test_incremental_visibility_equals_full_recount(
     events: list[tuple[int, str, int, int, int, int]],
 ) -> None:
-    """Only the prefixes updated in a bin get their visibility redone (when no peer was cleared
-    and the full-feed peers stayed): every bin must equal the full recomputation, session
-    downs (S rows) and full-feed changes included."""
+    """Only the prefixes updated in a bin get their visibility redone (unless a peer was cleared
+    or the full-feed peers changed): every bin must equal the full recount, session downs (S
+    rows) and full-feed changes included."""
     rows = _rows(events)
 
-    def closed(engine: SignalEngine) -> list[tuple[int, list[tuple[object, ...]]]]:
-        out = []
-        for i in range(0, len(rows), 5):
-            out += engine.feed(batch(rows[i : i + 5]))
-        out += engine.flush()
-        return [(b.bin_start_us, _table(b.partial)) for b in out]
-
     def make(cls: type[SignalEngine]) -> SignalEngine:
-        return cls(bin_seconds=BIN, mapper=_mapper(), watch=WATCH, fill_gap_seconds=0)
+        return cls(bin_seconds=BIN, mapper=_mapper(), watch=WATCH, fill_gap_seconds=0, dense=True)
 
-    assert closed(make(SignalEngine)) == closed(make(_FullVisibility))
+    assert _closed(make(SignalEngine), rows, 5) == _closed(make(_Recounting), rows, 5)
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -239,23 +225,22 @@ def test_updates_applied_outside_a_bin_reach_the_next_bin(
 ) -> None:
     """Elements applied to the state directly (as the Dask runner does with elements of bins
     before its slice) are not lost by the incremental visibility: the next bin sees them."""
-    from outagewatch.signals import columns as C
-
     rows = _rows(events)
     head, tail = rows[: cut % len(rows)], rows[cut % len(rows) :]
+    mid = len(tail) // 2 + 1
 
     def closed(engine: SignalEngine) -> list[tuple[int, list[tuple[object, ...]]]]:
         out = []
         for r in head:
             out += engine.feed(batch([r]))
-        if tail:
-            engine.state.apply(C.from_batch(batch(tail[: len(tail) // 2 + 1])))  # outside any bin
-        for r in tail[len(tail) // 2 + 1 :]:
+        applied = engine.apply_outside([Rows(batch(tail[:mid]), 0, len(tail[:mid]))])
+        assert applied == len(tail[:mid])
+        for r in tail[mid:]:
             out += engine.feed(batch([r]))
         out += engine.flush()
         return [(b.bin_start_us, _table(b.partial)) for b in out]
 
     def make(cls: type[SignalEngine]) -> SignalEngine:
-        return cls(bin_seconds=BIN, mapper=_mapper(), watch=WATCH, fill_gap_seconds=0)
+        return cls(bin_seconds=BIN, mapper=_mapper(), watch=WATCH, fill_gap_seconds=0, dense=True)
 
-    assert closed(make(SignalEngine)) == closed(make(_FullVisibility))
+    assert closed(make(SignalEngine)) == closed(make(_Recounting))

@@ -24,6 +24,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import cast
 
 import pyarrow as pa
 
@@ -107,15 +108,15 @@ def main() -> None:
             wall, cpu, out[name] = timed(fn)
             old = best.get(name)
             best[name] = (min(wall, old[0]), min(cpu, old[1])) if old else (wall, cpu)
-    bins, rows = out["read ahead"]  # type: ignore[misc]
+    bins, rows = cast(tuple[int, int], out["read ahead"])
     (r_wall, r_cpu), (s_wall, s_cpu), (a_wall, a_cpu) = best["read"], best["one thread"], best["read ahead"]
-    print(f"input: {len(files)} files, {n:,} elements; bins of {args.bin} s ({bins} bins, {rows:,} signal rows)")
+    print(
+        f"input: {len(files)} files, {n:,} elements; bins of {args.bin} s ({bins} bins, {rows:,} signal rows)"
+    )
     print(f"reader alone (read_mrt)                 : {r_wall:6.2f} s wall {r_cpu:6.2f} s cpu")
     print(f"reader + SignalEngine, one thread       : {s_wall:6.2f} s wall {s_cpu:6.2f} s cpu")
     print(f"reader + SignalEngine, reader ahead     : {a_wall:6.2f} s wall {a_cpu:6.2f} s cpu")
-    print(
-        f"ratio signals/reader, one thread        : {s_wall / r_wall:6.2f}x wall {s_cpu / r_cpu:6.2f}x cpu"
-    )
+    print(f"ratio signals/reader, one thread        : {s_wall / r_wall:6.2f}x wall {s_cpu / r_cpu:6.2f}x cpu")
     print(
         f"ratio signals/reader, as ingest runs it : {a_wall / r_wall:6.2f}x wall {a_cpu / r_cpu:6.2f}x cpu"
         "  (bar <= 1.5x, wall)"

@@ -22,7 +22,11 @@ def rows(table: pa.Table) -> list[tuple[str, str, str, float]]:
         cols = []
         for name in ("entity_type", "entity", "metric"):
             col = b.column(name)
-            cols.append(col.dictionary.take(col.indices).to_pylist() if pa.types.is_dictionary(col.type) else col.to_pylist())
+            cols.append(
+                col.dictionary.take(col.indices).to_pylist()
+                if pa.types.is_dictionary(col.type)
+                else col.to_pylist()
+            )
         out.extend(zip(*cols, b.column("value").to_pylist(), strict=True))
     return out
 

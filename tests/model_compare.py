@@ -3,44 +3,34 @@ comparer whose failure names the first differing bin and its first differing key
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from engine_rows import densify
+from engine_rows import rows as table_rows
 from outagewatch.signals.engine import ClosedBin
-from outagewatch.signals.partial import finalize
-from signal_model import Key, ModelBin, PeerRowKey
+from signal_model import ModelBin, PeerRowKey
 
-REL_TOL = 1e-12
-"""Relative tolerance for the keys a bin lists in ``approx`` (floating-point sums that may
-differ from the exactly rounded value); every other value must be equal."""
 MAX_SHOWN = 10
 
 
 def engine_bins(closed: Iterable[ClosedBin]) -> list[ModelBin]:
-    """The engine's closed bins in the model's form: ``finalize(c.partial)`` rows as
+    """The engine's closed bins in the model's form: each bin's dense rows (its change rows
+    carried forward from the last keyframe, :func:`engine_rows.densify`) as
     ``(entity_type, entity, metric) -> value`` and ``c.peers`` as
     ``(collector, peer_ip, afi) -> (table_size, full_feed)``. Raises AssertionError on a
     duplicated key or a row stamped with another bin."""
+    closed = list(closed)
     out = []
-    for c in closed:
-        t = finalize(c.partial)
+    for c, (_, rows) in zip(closed, densify(closed), strict=True):
+        t = c.signals
         starts = t["bin_start"].cast("int64").to_pylist()
         secs = t["bin_seconds"].to_pylist()
         assert all(s == c.bin_start_us for s in starts), f"bin {_when(c.bin_start_us)}: a row of another bin"
         assert all(s == c.bin_seconds for s in secs), f"bin {_when(c.bin_start_us)}: a row of another length"
-        rows: dict[Key, float] = {}
-        for etype, entity, metric, value in zip(
-            t["entity_type"].to_pylist(),
-            t["entity"].to_pylist(),
-            t["metric"].to_pylist(),
-            t["value"].to_pylist(),
-            strict=True,
-        ):
-            key = (etype, entity, metric)
-            assert key not in rows, f"bin {_when(c.bin_start_us)}: duplicated signal row {key}"
-            rows[key] = value
+        keys = [(et, e, m) for et, e, m, _ in table_rows(t)]
+        assert len(set(keys)) == len(keys), f"bin {_when(c.bin_start_us)}: duplicated signal row"
         peers: dict[PeerRowKey, tuple[int, bool]] = {}
         p = c.peers
         for collector, ip, afi, size, full in zip(
@@ -61,11 +51,9 @@ def _when(us: int) -> str:
     return f"{datetime.fromtimestamp(us / 1e6, tz=UTC):%Y-%m-%d %H:%M:%S}Z ({us} µs)"
 
 
-def _same(a: Any, b: Any, approx: bool) -> bool:
+def _same(a: Any, b: Any) -> bool:
     if a is None or b is None:
         return a is b
-    if approx:
-        return bool(math.isclose(a, b, rel_tol=REL_TOL, abs_tol=0.0))
     return bool(a == b)
 
 
@@ -80,10 +68,9 @@ def bin_differences(expected: ModelBin, got: ModelBin) -> list[tuple[object, Any
         e, g = getattr(expected, what), getattr(got, what)
         if e != g:
             diffs.append((what, e, g))
-    approx = set(getattr(expected, "approx", ())) | set(getattr(got, "approx", ()))
     for key in sorted(expected.rows.keys() | got.rows.keys()):
         e, g = expected.rows.get(key), got.rows.get(key)
-        if not _same(e, g, key in approx):
+        if not _same(e, g):
             diffs.append((key, e, g))
     for pk in sorted(expected.peers.keys() | got.peers.keys()):
         e, g = expected.peers.get(pk), got.peers.get(pk)

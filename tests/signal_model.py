@@ -3,8 +3,9 @@
 The oracle the compiled engine is tested against: dicts, sets and Python integers, every bin
 computed afresh from the routing state, no shortcut, no NumPy beyond calling the prefix
 mapper. ``ModelEngine`` mirrors :class:`outagewatch.signals.engine.SignalEngine`
-(``feed_rib``, ``feed``, ``flush``); each closed bin is a :class:`ModelBin` holding every row
-``finalize(closed.partial)`` gives for it, as ``(entity_type, entity, metric) -> value``, and
+(``feed_rib``, ``feed``, ``flush``); each closed bin is a :class:`ModelBin` holding every dense
+row of the bin (the engine's change rows carried forward from its keyframe, or a dense engine's
+rows), as ``(entity_type, entity, metric) -> value``, and
 its peer rows, as ``(collector, peer_ip, afi) -> (table_size, full_feed)``.
 
 The rules (docs/signals.md; where the documentation is silent, the current engine's rule,
@@ -15,9 +16,7 @@ Elements and bins
     a time in arrival order: an element of a later bin than the open one closes the open bin;
     an element of the open bin or of an earlier bin (a *late* element) goes into the open bin.
     A closed bin's elements are applied in timestamp order (stable: arrival order breaks ties).
-    *Documented, not the engine's:* the engine assigns bins per batch (an element of an earlier
-    bin that comes after an element of a later bin in the same batch goes to its own bin), see
-    ``tests/test_signal_model.py``. The tests cut batches so that both agree.
+    How the stream is cut into batches changes nothing.
 
 Gaps
     When bin ``b`` opens and the last closed bin is ``l``, the ``g = b - l - 1`` bins between
@@ -26,9 +25,8 @@ Gaps
 
 Peers
     A peer is ``(collector, family, 16-byte address)``. Its address text is fixed by its first
-    element (IPv4 text when ``peer_afi`` is 4, else IPv6). *Documented, not the engine's:* the
-    engine keys peers by collector and the 16 address bytes alone, so 192.0.2.1 and c000:201::
-    at one collector are one peer there (tests use no such pair). Its ASN is the ASN of its
+    element (IPv4 text when ``peer_afi`` is 4, else IPv6): 192.0.2.1 and c000:201:: at one
+    collector are two peers. Its ASN is the ASN of its
     first element (in timestamp order) in the latest bin that held an element of it; RIB rows
     (``feed_rib`` or ``feed``) set it from the peer's first RIB row of each batch (*engine
     rule*).
@@ -43,9 +41,8 @@ Routes
 
 RIB loads
     ``feed_rib`` clears every peer of every collector in the dump, then sets the dump's entries
-    in order (later ones win). *Documented, not the engine's:* the engine clears only the
-    collectors of the first batch holding RIB rows (tests keep every collector of a dump in its
-    first batch). RIB rows inside ``feed`` batches set routes directly, without clearing; they
+    in order (later ones win), whichever of the dump's batches a collector first appears in.
+    RIB rows inside ``feed`` batches set routes directly, without clearing; they
     are applied when the batch arrives, before any bin the batch closes is computed (*engine
     rule*), and are not elements of any bin. RIB rows are never churn.
 
@@ -105,11 +102,11 @@ Upstreams (end of bin)
 Exact sums
     Weights are kept in addresses (Python ints: a /24 is 256, an IPv6 /48 is 2^80; a mapper's
     float weight converts exactly, as a float is a dyadic fraction); each value is rounded to
-    float once. The engine sums floats; its sums are exact (hence equal) whenever every partial
-    sum is representable: all terms multiples of 2^g and the total below 2^(53+g). Where that
-    may fail (terms of very different magnitude: IPv6 prefixes longer than /64 beside whole
-    /48s, mapper weights such as 1/3 of a /48, a prefix as large as 2000::/12), the key is
-    listed in :attr:`ModelBin.approx`, to be compared with a relative tolerance.
+    float once. The engine keeps its level sums as exact integers too and rounds once, so every
+    value must be equal. :attr:`ModelBin.approx` lists the keys where a float-summing engine
+    could differ (terms of very different magnitude: IPv6 prefixes longer than /64 beside
+    whole /48s, mapper weights such as 1/3 of a /48, a prefix as large as 2000::/12), to show
+    the tests reach those cases.
 
 Assumptions: watched prefixes are distinct; ``feed_rib`` batches hold only RIB rows; input
 after ``flush`` is later than the bins already closed; the mapper returns at most one row per

@@ -25,7 +25,9 @@ PREFIXES = ["10.0.0.0/8", "10.0.0.0/9", "2001:db8::/32", "11.0.0.0/24", "2001:db
 ops = st.lists(
     st.one_of(
         # update: peer, prefix, origin (0: a withdrawal)
-        st.tuples(st.just("u"), st.integers(0, len(PEERS) - 1), st.integers(0, len(PREFIXES) - 1), st.integers(0, 3)),
+        st.tuples(
+            st.just("u"), st.integers(0, len(PEERS) - 1), st.integers(0, len(PREFIXES) - 1), st.integers(0, 3)
+        ),
         st.tuples(st.just("d"), st.integers(0, len(PEERS) - 1), st.just(0), st.just(0)),
     ),
     max_size=60,
@@ -44,7 +46,9 @@ def _element(i: int, op: tuple[str, int, int, int]) -> dict[str, object]:
 
 @settings(max_examples=300, deadline=None)
 @given(ops, st.integers(1, 9), st.booleans())
-def test_apply_equals_sequential_dict_model(seq: list[tuple[str, int, int, int]], size: int, small: bool) -> None:
+def test_apply_equals_sequential_dict_model(
+    seq: list[tuple[str, int, int, int]], size: int, small: bool
+) -> None:
     # small: tables far below what the stream needs, grown on the way
     state = RoutingState(peer_capacity=1, prefix_capacity=64) if small else RoutingState()
     elements = [_element(i, op) for i, op in enumerate(seq)]
@@ -64,7 +68,9 @@ def test_apply_equals_sequential_dict_model(seq: list[tuple[str, int, int, int]]
     ips = state.peers.ip
     got = {
         (ips[pe], px): int(o)
-        for pe, px, o in zip(peer.tolist(), state.prefixes.text(prefix), state.paths.origin[path], strict=True)
+        for pe, px, o in zip(
+            peer.tolist(), state.prefixes.text(prefix), state.paths.origin[path], strict=True
+        )
     }
     assert got == model
     assert state.route_count() == len(model)

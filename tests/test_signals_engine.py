@@ -10,10 +10,10 @@ from fractions import Fraction
 import numpy as np
 import pyarrow as pa
 import pytest
-from engine_rows import densify, rows, table_dict
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from engine_rows import densify, rows, table_dict
 from outagewatch.signals import _engine  # type: ignore[attr-defined]
 from outagewatch.signals.build import batch, element
 from outagewatch.signals.engine import ClosedBin, SignalEngine
@@ -110,6 +110,57 @@ def test_rib_load_replaces_the_collectors_routes() -> None:
     peer, prefix, path = engine.state.route_table()
     assert len(peer) == 1 and engine.state.paths.origin[path[0]] == 9
     assert engine.state.prefixes.text(prefix) == ["12.0.0.0/8"]
+
+
+def test_a_rib_dump_clears_each_of_its_collectors_whichever_batch_it_first_appears_in() -> None:
+    engine = SignalEngine(bin_seconds=BIN)
+    _feed(
+        engine,
+        [
+            element(T0, "A", peer="192.0.2.1", collector="c1", prefix="10.0.0.0/8", path=[1, 3]),
+            element(T0, "A", peer="192.0.2.2", collector="c2", prefix="10.0.0.0/8", path=[1, 3]),
+        ],
+    )
+    dump = [
+        batch([element(T0 + 9, "B", peer="192.0.2.1", collector="c1", prefix="11.0.0.0/8", path=[1, 9])]),
+        batch([element(T0 + 9, "B", peer="192.0.2.2", collector="c2", prefix="11.0.0.0/8", path=[1, 9])]),
+        batch([element(T0 + 9, "B", peer="192.0.2.1", collector="c1", prefix="12.0.0.0/8", path=[1, 9])]),
+    ]
+    assert engine.feed_rib(dump) == 3
+    peer, prefix, _ = engine.state.route_table()
+    got = sorted(
+        zip(
+            [engine.state.peers.ip[p] for p in peer.tolist()], engine.state.prefixes.text(prefix), strict=True
+        )
+    )
+    assert got == [("192.0.2.1", "11.0.0.0/8"), ("192.0.2.1", "12.0.0.0/8"), ("192.0.2.2", "11.0.0.0/8")]
+
+
+def test_a_fed_batch_of_rib_rows_only_sets_routes_and_closes_nothing() -> None:
+    engine = SignalEngine(bin_seconds=BIN)
+    assert engine.feed(batch([element(T0, "A", prefix="10.0.0.0/8", path=[1, 3])])) == []
+    assert engine.feed(batch([element(T0 + 2 * BIN, "B", prefix="11.0.0.0/8", path=[1, 9])])) == []
+    (cb,) = engine.flush()
+    assert cb.elements == 1 and engine.state.route_count() == 2
+
+
+def test_an_ipv4_and_an_ipv6_peer_with_the_same_address_bytes_are_two_peers() -> None:
+    engine = SignalEngine(bin_seconds=BIN)
+    (cb,) = _feed(
+        engine,
+        [
+            element(T0, "A", peer="192.0.2.1", peer_asn=1, prefix="10.0.0.0/8", path=[1, 3]),
+            element(T0, "A", peer="c000:201::", peer_asn=2, prefix="11.0.0.0/8", path=[2, 3]),
+        ],
+    )
+    rows_ = sorted((r["peer_ip"], r["peer_asn"], r["table_size"]) for r in cb.peers.to_pylist())
+    assert rows_ == [("192.0.2.1", 1, 1), ("c000:201::", 2, 1)]
+    again = SignalEngine(bin_seconds=BIN, state=restore(pickle.loads(pickle.dumps(snapshot(engine.state)))))
+    (cb,) = _feed(
+        again, [element(T0 + BIN, "A", peer="c000:201::", peer_asn=2, prefix="11.0.0.0/8", path=[2, 3])]
+    )
+    assert _churn(cb, ("global", "all"))["all.duplicate_announcements"] == 1  # the same peer after restore
+    assert again.state.peers.size == 2
 
 
 @pytest.mark.parametrize(
@@ -214,7 +265,10 @@ def test_full_feed_peers_and_visibility_levels() -> None:
     for k, (mine, own) in tables.items():
         ip = f"192.0.2.{k}"
         out += [element(T0, "A", peer=ip, peer_asn=100 + k, prefix=p, path=[100 + k, 7]) for p in mine]
-        out += [element(T0, "A", peer=ip, peer_asn=100 + k, prefix=f"20.{k}.{j}.0/24", path=[100 + k, 8]) for j in range(own)]
+        out += [
+            element(T0, "A", peer=ip, peer_asn=100 + k, prefix=f"20.{k}.{j}.0/24", path=[100 + k, 8])
+            for j in range(own)
+        ]
     (cb,) = _feed(engine, out)
     ff = {r["peer_ip"]: r["full_feed"] for r in cb.peers.to_pylist()}
     assert ff == {f"192.0.2.{k}": k <= 4 for k in tables}
@@ -298,14 +352,18 @@ EVENT = st.tuples(
 )
 
 
-def _elements(events: list[tuple[int, str, int, int, int, int]], shuffle: bool = False) -> list[dict[str, object]]:
+def _elements(
+    events: list[tuple[int, str, int, int, int, int]], shuffle: bool = False
+) -> list[dict[str, object]]:
     out = []
     for dt, kind, pi, xi, ai, new in events if shuffle else sorted(events, key=lambda e: e[0]):
         ip, asn = PEERS[pi]
         if kind == "S":
             out.append(element(T0 + dt, "S", peer=ip, peer_asn=asn, old_state=6, new_state=new))
         else:
-            out.append(element(T0 + dt, kind, peer=ip, peer_asn=asn, prefix=PREFIXES[xi], path=[asn, *PATHS[ai]]))
+            out.append(
+                element(T0 + dt, kind, peer=ip, peer_asn=asn, prefix=PREFIXES[xi], path=[asn, *PATHS[ai]])
+            )
     return out
 
 
@@ -342,7 +400,9 @@ class _Recounting(SignalEngine):
 
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(EVENT, min_size=1, max_size=60))
-def test_the_shortcuts_equal_a_full_recount_every_bin(events: list[tuple[int, str, int, int, int, int]]) -> None:
+def test_the_shortcuts_equal_a_full_recount_every_bin(
+    events: list[tuple[int, str, int, int, int, int]],
+) -> None:
     elements = _elements(events)
     kept = densify(_feed(_make(), elements))
     recounted = densify(_feed(_Recounting(bin_seconds=BIN, mapper=_mapper(), watch=WATCH), elements))
@@ -351,7 +411,9 @@ def test_the_shortcuts_equal_a_full_recount_every_bin(events: list[tuple[int, st
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(EVENT, min_size=1, max_size=80), st.integers(2, 3))
-def test_growing_tables_give_the_same_rows(events: list[tuple[int, str, int, int, int, int]], peers: int) -> None:
+def test_growing_tables_give_the_same_rows(
+    events: list[tuple[int, str, int, int, int, int]], peers: int
+) -> None:
     """Tables made tiny grow (wider matrix for more peers, more prefix rows) and keep every
     route: the rows equal those of an engine that had room from the start."""
     elements = _elements(events)
@@ -364,12 +426,18 @@ def test_growth_keeps_routes_when_peers_and_prefixes_arrive_late() -> None:
     state = RoutingState(peer_capacity=8, prefix_capacity=1024)
     engine = SignalEngine(bin_seconds=BIN, state=state)
     elements = [
-        element(T0 + i % 50, "A", peer=f"10.0.{i % 40}.1", peer_asn=64000 + i % 40, prefix=f"20.{i // 256}.{i % 256}.0/24",
-                path=[64000 + i % 40, 7, 1000 + i % 13])
+        element(
+            T0 + i % 50,
+            "A",
+            peer=f"10.0.{i % 40}.1",
+            peer_asn=64000 + i % 40,
+            prefix=f"20.{i // 256}.{i % 256}.0/24",
+            path=[64000 + i % 40, 7, 1000 + i % 13],
+        )
         for i in range(3000)
     ]
     _feed(engine, elements, size=500)
-    peer, prefix, path = state.route_table()
+    peer, prefix, _ = state.route_table()
     got = {(int(a), int(b)) for a, b in zip(peer.tolist(), prefix.tolist(), strict=True)}
     assert len(got) == 3000 and state.peers.size == 40 and state.prefixes.size == 3000
     v4, _ = state.table_sizes()
@@ -394,7 +462,9 @@ def test_sliced_batches_and_int32_kind_indices_are_read_in_place() -> None:
     wide = pa.DictionaryArray.from_arrays(kind.indices.cast(pa.int32()), kind.dictionary)
     wide_batch = pa.RecordBatch.from_arrays(
         [wide if n == "kind" else whole.column(n) for n in whole.schema.names],
-        schema=whole.schema.set(whole.schema.get_field_index("kind"), pa.field("kind", wide.type, nullable=False)),
+        schema=whole.schema.set(
+            whole.schema.get_field_index("kind"), pa.field("kind", wide.type, nullable=False)
+        ),
     )
     a = densify(_feed(SignalEngine(bin_seconds=BIN), elements, size=20))
     engine = SignalEngine(bin_seconds=BIN)

@@ -72,7 +72,9 @@ def _rows(events: list[tuple[int, str, int, int, int, int]]) -> list[dict[str, o
 
 
 def _engine(state=None) -> SignalEngine:  # type: ignore[no-untyped-def]
-    return SignalEngine(bin_seconds=BIN, mapper=_mapper(), watch=WATCH, fill_gap_seconds=0, state=state, dense=True)
+    return SignalEngine(
+        bin_seconds=BIN, mapper=_mapper(), watch=WATCH, fill_gap_seconds=0, state=state, dense=True
+    )
 
 
 def _run(engine: SignalEngine, rows: list[dict[str, object]]) -> list[SignalPartial]:

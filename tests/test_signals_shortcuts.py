@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pyarrow as pa
 import pytest
-from engine_rows import densify, table_dict
 
+from engine_rows import densify, table_dict
 from outagewatch import read_mrt
 from outagewatch.engine.lookups import ranges_from_tsv
 from outagewatch.signals.engine import ClosedBin, SignalEngine

@@ -40,7 +40,7 @@ from outagewatch.signals.partial import (
     SignalPartial,
     timestamps,
 )
-from outagewatch.signals.state import MODE_BIN, Rows, RoutingState, parse_prefix
+from outagewatch.signals.state import MODE_BIN, RoutingState, Rows, parse_prefix
 
 DEFAULT_FULL_FEED_SHARE = 0.75
 FIXED_VALUE_METRICS = 43
@@ -159,11 +159,10 @@ class SignalEngine:
 
     def feed_rib(self, batches: Iterable[pa.RecordBatch]) -> int:
         """Re-synchronise from a RIB dump: its collectors' peers are replaced; returns entries."""
-        first, n = True, 0
+        cleared: set[str] = set()
+        n = 0
         for batch in batches:
-            got = self.state.load_rib(batch, first=first)
-            first = first and got == 0
-            n += got
+            n += self.state.load_rib(batch, cleared=cleared)
         self._map_new_prefixes()
         return n
 
@@ -176,12 +175,11 @@ class SignalEngine:
         if batch.num_rows == 0:
             return []
         ts = _timestamps(batch)
-        bins = ts // self.bin_us
+        # an element of a bin before one already seen is late: it counts in the open bin (the
+        # latest seen), however the stream is cut into batches
+        bins = np.maximum.accumulate(ts // self.bin_us)
         if self._open is not None:
             bins = np.maximum(bins, self._open.index)
-        if len(bins) > 1 and not bool((bins[1:] >= bins[:-1]).all()):  # rare: rows out of bin order
-            order = np.argsort(bins, kind="stable")
-            batch, bins = batch.take(pa.array(order)), bins[order]
         closed: list[ClosedBin] = []
         for b, lo, hi in _split_by_bin(bins):
             closed.extend(self._advance(b))
@@ -198,7 +196,7 @@ class SignalEngine:
         rib = np.isin(kind.indices.to_numpy(zero_copy_only=False), codes)
         if not rib.any():
             return batch
-        self.state.load_rib(batch, first=False)
+        self.state.load_rib(batch)
         return batch.filter(pa.array(~rib))
 
     def flush(self) -> list[ClosedBin]:
@@ -349,7 +347,9 @@ def _check_schema(schema: pa.Schema) -> None:
             raise TypeError(f"element batch has no column {name}")
         got = schema.field(idx).type
         ok = (
-            pa.types.is_dictionary(got) and got.value_type == pa.string() and got.index_type in (pa.int8(), pa.int32())
+            pa.types.is_dictionary(got)
+            and got.value_type == pa.string()
+            and got.index_type in (pa.int8(), pa.int32())
             if pa.types.is_dictionary(want)
             else got == want
         )

@@ -15,7 +15,7 @@ from typing import Final
 import numpy as np
 import pyarrow as pa
 
-from outagewatch.signals import _engine  # type: ignore[attr-defined]
+from outagewatch.signals import _engine
 from outagewatch.signals import metrics as M
 from outagewatch.signals.growable import GrowableStrings
 

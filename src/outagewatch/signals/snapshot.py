@@ -94,9 +94,8 @@ def restore(snap: StateSnapshot, state: RoutingState | None = None) -> RoutingSt
     st = state or RoutingState()
     peer_map = np.array(
         [
-            st.peers.add_known(int(k), str(c), str(i), int(a), int(f))
-            for k, c, i, a, f in zip(
-                _np(snap.peers, "key").tolist(),
+            st.peers.add_named(str(c), str(i), int(a), int(f))  # keys made afresh: older ones differ
+            for c, i, a, f in zip(
                 snap.peers["collector"].to_pylist(),
                 snap.peers["ip"].to_pylist(),
                 _np(snap.peers, "asn").tolist(),

@@ -21,7 +21,7 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 
-from outagewatch.signals import _engine  # type: ignore[attr-defined]
+from outagewatch.signals import _engine
 from outagewatch.signals.hashing import string_hash
 from outagewatch.signals.names import FIXED_METRICS
 
@@ -49,6 +49,12 @@ class Rows:
 @lru_cache(maxsize=4096)
 def _collector_hashes(names: tuple[str, ...]) -> bytes:
     return np.array([string_hash(n) for n in names], dtype=np.uint64).tobytes()
+
+
+def peer_key(collector: str, ip: str, afi: int) -> int:
+    """The core's key of a peer (collector, address, family), as it makes it from elements."""
+    raw = ipaddress.ip_address(ip).packed.ljust(16, b"\0")
+    return int(_engine.peer_key(string_hash(collector), raw, afi))
 
 
 def parts_of(rows: Sequence[Rows]) -> list[Part]:
@@ -104,11 +110,13 @@ class PeerTable:
         self.ip.append(ip)
         self._afi.append(afi)
 
+    def add_named(self, collector: str, ip: str, asn: int, afi: int) -> int:
+        """Register a peer by name (a snapshot's); returns its id."""
+        return self.add_known(peer_key(collector, ip, afi), collector, ip, asn, afi)
+
     def add_known(self, key: int, collector: str, ip: str, asn: int, afi: int) -> int:
-        """Register a peer by key (a snapshot's, a benchmark's); returns its id."""
-        ids = _np(
-            self._core.add_peers(np.array([key], np.uint64), np.array([asn], np.uint32)), np.int32
-        )
+        """Register a peer by key (a benchmark's); returns its id."""
+        ids = _np(self._core.add_peers(np.array([key], np.uint64), np.array([asn], np.uint32)), np.int32)
         pid = int(ids[0])
         if pid == self.size:
             self.add(collector, ip, afi)
@@ -260,9 +268,10 @@ class RoutingState:
             rows = [Rows(rows, 0, rows.num_rows)]
         return self.ingest(rows, MODE_BIN)
 
-    def load_rib(self, batch: pa.RecordBatch, *, first: bool) -> int:
-        """Set the routes of a RIB batch's RIB rows; on the first batch of a dump, every peer of
-        its collectors is cleared first. Returns the RIB rows."""
+    def load_rib(self, batch: pa.RecordBatch, *, cleared: set[str] | None = None) -> int:
+        """Set the routes of a RIB batch's RIB rows. With ``cleared`` (the collectors of a dump
+        cleared so far), every peer of a collector not in it is cleared first, and the collector
+        added. Returns the RIB rows."""
         kind = batch.column("kind")
         codes = [i for i, k in enumerate(kind.dictionary.to_pylist()) if k == "B"]
         if not codes:
@@ -270,10 +279,11 @@ class RoutingState:
         rib = np.isin(kind.indices.to_numpy(zero_copy_only=False), codes)
         if not rib.any():
             return 0
-        if first:
+        if cleared is not None:
             coll = batch.column("collector")
             used = np.unique(coll.indices.to_numpy(zero_copy_only=False)[rib])
-            names = {str(coll.dictionary[int(i)].as_py()) for i in used}
+            names = {str(coll.dictionary[int(i)].as_py()) for i in used} - cleared
+            cleared |= names
             stale = [i for i, c in enumerate(self.peers.collector) if c in names]
             if stale:
                 self.core.clear_peers(np.array(stale, dtype=np.int64))
@@ -340,7 +350,7 @@ class RoutingState:
 
     def table_sizes(self) -> tuple[I64, I64]:
         """Per peer: number of IPv4 and IPv6 prefixes with a route."""
-        sizes = _np(self.core.peers()[2], np.int64).reshape(-1, 2)
+        sizes = np.frombuffer(self.core.peers()[2], np.int64).reshape(-1, 2)
         return sizes[:, 0].copy(), sizes[:, 1].copy()
 
     def clears(self, peer: I64) -> I64:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable, Iterator
+from contextlib import suppress
 from queue import Empty, Full, Queue
 from typing import Final, TypeVar
 
@@ -68,10 +69,8 @@ def read_ahead(items: Iterable[T], depth: int = DEPTH) -> Iterator[T]:
     finally:
         stop.set()
         while worker.is_alive():
-            try:
+            with suppress(Empty):
                 queue.get(timeout=0.05)
-            except Empty:
-                pass
         worker.join()
 
 

@@ -130,6 +130,7 @@ int element_cols(PyObject *schema_capsule, PyObject *array_capsule, ElementCols 
     cols->n = a->length;
     FIXED(ts, "timestamp", "tsu:*", int64_t, 8);
     FIXED(peer_ip, "peer_ip", "w:16", uint8_t, 16);
+    FIXED(peer_afi, "peer_afi", "C", uint8_t, 1);
     FIXED(peer_asn, "peer_asn", "I", uint32_t, 4);
     FIXED(afi, "afi", "C", uint8_t, 1);
     FIXED(prefix, "prefix", "w:16", uint8_t, 16);
@@ -149,7 +150,7 @@ int element_cols(PyObject *schema_capsule, PyObject *array_capsule, ElementCols 
     }
     cols->new_state_valid = ns.array->null_count != 0 ? ns.array->buffers[0] : NULL; /* NULL: all valid */
     cols->new_state_bit0 = ns.base;
-    if (cols->n > 0 && (!cols->ts || !cols->peer_ip || !cols->peer_asn || !cols->afi || !cols->prefix ||
+    if (cols->n > 0 && (!cols->ts || !cols->peer_ip || !cols->peer_afi || !cols->peer_asn || !cols->afi || !cols->prefix ||
                         !cols->prefix_len)) {
         PyErr_SetString(PyExc_ValueError, "element batch: a column buffer is missing");
         return -1;

@@ -53,6 +53,7 @@ typedef struct {
     const int64_t *ts;
     DictCol collector, kind;
     const uint8_t *peer_ip; /* 16 bytes per row */
+    const uint8_t *peer_afi;
     const uint32_t *peer_asn;
     const uint8_t *afi, *prefix_len;
     const uint8_t *prefix; /* 16 bytes per row */

@@ -32,7 +32,9 @@
 
 enum { ET_COUNTRY = 0, ET_AS = 1, ET_PREFIX = 2, ET_GLOBAL = 3, N_ET = 4, ET_ROUTE_PREFIX = 4 };
 /* ET_ROUTE_PREFIX: churn slots of one prefix's updates, spread to its entities at the close */
-enum { K_ANNOUNCE = 0, K_WITHDRAW = 1, K_RIB = 2, K_STATE = 3, K_DOWN = 4, K_SKIP = 5 };
+/* K_SKIP: a row the mode does not apply (its peer is still seen: its ASN); K_OTHER: a row the
+ * mode does not look at (the updates in a batch loaded as a RIB) */
+enum { K_ANNOUNCE = 0, K_WITHDRAW = 1, K_RIB = 2, K_STATE = 3, K_DOWN = 4, K_SKIP = 5, K_OTHER = 6 };
 enum { N_THRESH = 9, N_VIS = 18 };
 
 /* metric ids: the fixed catalogue, then two per upstream id (routes, share) */
@@ -325,7 +327,7 @@ int up_cell(Core *c, int et, int32_t ent, int32_t up, int32_t *out);
 uint64_t path_hash_of(const uint32_t *asns, int64_t n_asns, const uint16_t *segs, int64_t n_segs);
 void origin_upstream(const uint32_t *asns, int64_t n_asns, const uint16_t *segs, int64_t n_segs,
                      uint32_t *origin, uint32_t *upstream);
-uint64_t peer_key(uint64_t collector_hash, const uint8_t *ip);
+uint64_t peer_key(uint64_t collector_hash, const uint8_t *ip, uint8_t afi);
 int core_error(Core *c, int kind, const char *fmt, ...);
 typedef struct {
     const uint32_t *asns;
@@ -336,6 +338,7 @@ typedef struct {
     const Part *pt;
     int64_t coll;
     const uint8_t *ip;
+    uint8_t afi;
     int32_t peer;
     uint32_t path;
 } LastRow;

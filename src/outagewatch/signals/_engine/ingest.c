@@ -76,7 +76,7 @@ int ingest_parts(Core *c, const Part *parts, int n_parts, int mode, int count_ch
     if (n) c->version++;
     Row ring[RING];
     LastPath lp = {NULL, NULL, -1, -1};
-    LastRow lr = {NULL, -1, NULL, -1, 0};
+    LastRow lr = {NULL, -1, NULL, 0, -1, 0};
     for (int64_t j = -2 * AHEAD; j < n; j++) {
         int64_t a = j + 2 * AHEAD, b = j + AHEAD;
         if (a < n) {

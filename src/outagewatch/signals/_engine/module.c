@@ -843,8 +843,28 @@ static PyObject *sum_to_float(PyObject *self, PyObject *args) {
     return PyFloat_FromDouble(big_double(b, shift));
 }
 
+PyDoc_STRVAR(peer_key_doc,
+"peer_key(collector_hash, ip, afi) -> int\n\nThe key of a peer: the 64-bit hash of its collector's name, its address\n"
+"as the element batches hold it (16 bytes, an IPv4 address in the first 4) and its family.");
+
+static PyObject *py_peer_key(PyObject *self, PyObject *args) {
+    unsigned long long coll;
+    Py_buffer ip;
+    int afi;
+    if (!PyArg_ParseTuple(args, "Ky*i", &coll, &ip, &afi)) return NULL;
+    if (ip.len != 16 || (afi != 4 && afi != 6)) {
+        PyBuffer_Release(&ip);
+        PyErr_SetString(PyExc_ValueError, "peer_key: a 16-byte address and family 4 or 6 are expected");
+        return NULL;
+    }
+    uint64_t k = peer_key((uint64_t)coll, ip.buf, (uint8_t)afi);
+    PyBuffer_Release(&ip);
+    return PyLong_FromUnsignedLongLong(k);
+}
+
 static PyMethodDef engine_functions[] = {
     {"path_facts", path_facts, METH_VARARGS, path_facts_doc},
+    {"peer_key", py_peer_key, METH_VARARGS, peer_key_doc},
     {"sum_to_float", sum_to_float, METH_VARARGS, sum_to_float_doc},
     {NULL}};
 

@@ -50,10 +50,12 @@ static inline uint64_t load_be64(const uint8_t *p) {
     return v;
 }
 
-uint64_t peer_key(uint64_t collector_hash, const uint8_t *ip) {
+/* a peer: its collector, address and address family (192.0.2.1 and c000:201:: are two peers) */
+uint64_t peer_key(uint64_t collector_hash, const uint8_t *ip, uint8_t afi) {
     uint64_t h = fold(0, collector_hash, 0);
     h = fold(h, load_be64(ip), 1);
-    return fold(h, load_be64(ip + 8), 2);
+    h = fold(h, load_be64(ip + 8), 2);
+    return fold(h, afi, 3);
 }
 
 static inline uint64_t mum(uint64_t a, uint64_t b) {
@@ -173,12 +175,13 @@ static inline int same_u16(const uint16_t *a, const uint16_t *b, int64_t n) {
     return 1;
 }
 
-/* the kind code of a row (K_ANNOUNCE .. K_STATE, or K_SKIP for rows the mode does not take) */
+/* the kind code of a row (K_ANNOUNCE .. K_STATE, or K_SKIP / K_OTHER for rows the mode does not
+ * take) */
 static inline int row_kind(const Part *pt, int64_t i, int mode) {
     const DictCol *d = &pt->cols.kind;
     int64_t k = d->idx_width == 1 ? ((const int8_t *)d->idx)[i] : ((const int32_t *)d->idx)[i];
     int kind = (uint64_t)k < 16 ? pt->kind_map[k] : -1;
-    if (mode == MODE_RIB) return kind == K_RIB ? K_RIB : K_SKIP;
+    if (mode == MODE_RIB) return kind == K_RIB ? K_RIB : K_OTHER;
     return kind == K_ANNOUNCE || kind == K_WITHDRAW || kind == K_STATE ? kind : K_SKIP;
 }
 
@@ -190,7 +193,7 @@ int row_keys(Core *c, Row *r, int mode, LastPath *lp) {
     int kind = row_kind(pt, i, mode);
     r->kind = (uint8_t)kind;
     r->phash = 0;
-    if (kind == K_SKIP || kind == K_STATE) return 0;
+    if (kind == K_SKIP || kind == K_STATE || kind == K_OTHER) return 0;
     prefix_key(e->prefix + 16 * i, e->prefix_len[i], e->afi[i], &r->key);
     if (kind == K_WITHDRAW) return 0;
     int64_t a = e->path_off[i], b = e->path_off[i + 1], sa = e->seg_off[i], sb = e->seg_off[i + 1];
@@ -223,12 +226,13 @@ static int new_peer(Core *c, const Part *pt, int64_t i, int64_t coll, int64_t po
         return core_error(c, 1, "element %lld: collector index %lld out of range", (long long)pos, (long long)coll);
     const uint8_t *ip = e->peer_ip + 16 * i;
     int added;
-    if (core_add_peer(c, peer_key(pt->coll_hash[coll], ip), e->peer_asn[i], &lr->peer, &added) < 0)
+    if (core_add_peer(c, peer_key(pt->coll_hash[coll], ip, e->peer_afi[i]), e->peer_asn[i], &lr->peer, &added) < 0)
         return core_error(c, 2, "out of memory adding a peer");
     if (added && note_new_peer(c, pos) < 0) return core_error(c, 2, "out of memory");
     lr->pt = pt;
     lr->coll = coll;
     lr->ip = ip;
+    lr->afi = e->peer_afi[i];
     return 0;
 }
 
@@ -237,9 +241,10 @@ int row_ids(Core *c, Row *r, LastRow *lr) {
     const Part *pt = r->ref.part;
     const ElementCols *e = &pt->cols;
     int64_t i = r->ref.row;
+    if (r->kind == K_OTHER) return 0;
     const DictCol *d = &e->collector;
     int64_t coll = d->idx_width == 1 ? ((const int8_t *)d->idx)[i] : ((const int32_t *)d->idx)[i];
-    if (pt != lr->pt || coll != lr->coll || !same16(e->peer_ip + 16 * i, lr->ip))
+    if (pt != lr->pt || coll != lr->coll || !same16(e->peer_ip + 16 * i, lr->ip) || e->peer_afi[i] != lr->afi)
         if (new_peer(c, pt, i, coll, r->ref.pos, lr) < 0) return -1;
     int32_t peer = lr->peer;
     if (c->peer_stamp[peer] != c->stamp) { /* a peer's ASN is the one of its first row of a call */

@@ -485,6 +485,27 @@ def test_bad_batches_are_refused_with_the_column_named() -> None:
     assert kinds.dictionary.to_pylist() == ["A", "W", "B", "S"]
 
 
+def test_descending_path_offsets_are_refused_before_anything_is_applied() -> None:
+    state = RoutingState()
+    good = batch(
+        [
+            element(T0, "A", prefix="10.0.0.0/8", path=[1, 3]),
+            element(T0 + 1, "A", prefix="11.0.0.0/8", path=[1, 4]),
+        ]
+    )
+    i = good.schema.get_field_index("as_path")
+    values = good.column(i).values
+    offsets = pa.array([0, 3, 2], pa.int32())  # the second list ends before it starts
+    bad_path = pa.ListArray.from_buffers(
+        good.schema.field(i).type, 2, [None, offsets.buffers()[1]], children=[values]
+    )
+    bad = good.set_column(i, good.schema.field(i), bad_path)
+    with pytest.raises(ValueError, match="element 1: AS path offsets out of range"):
+        state.apply(bad)
+    assert state.route_count() == 0  # not even the good first row
+    assert state.apply(good) == 2 and state.route_count() == 2
+
+
 def test_the_core_refuses_bad_arguments() -> None:
     core = RoutingState().core
     with pytest.raises(IndexError):

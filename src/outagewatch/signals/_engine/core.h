@@ -170,7 +170,7 @@ typedef struct {
 typedef struct {
     int32_t n, cap, words;
     int32_t *etype, *ent;
-    int32_t *cnt;    /* [cap][5] */
+    int32_t *cnt;    /* [cap][4]: announcements, withdrawals, duplicates, path changes (16-byte rows) */
     uint64_t *mask;  /* [cap][words] */
 } Churn;
 

@@ -109,7 +109,7 @@ int32_t churn_slot_new(Core *c, int et, int32_t id) {
         void *a = realloc(h->etype, (size_t)cap * 4), *b = realloc(h->ent, (size_t)cap * 4);
         if (a) h->etype = a;
         if (b) h->ent = b;
-        void *d = realloc(h->cnt, (size_t)cap * 5 * 4), *e = realloc(h->mask, (size_t)cap * (size_t)h->words * 8);
+        void *d = realloc(h->cnt, (size_t)cap * 4 * 4), *e = realloc(h->mask, (size_t)cap * (size_t)h->words * 8);
         if (d) h->cnt = d;
         if (e) h->mask = e;
         if (!a || !b || !d || !e) return core_error(c, 2, "out of memory");
@@ -118,7 +118,7 @@ int32_t churn_slot_new(Core *c, int et, int32_t id) {
     int32_t s = h->n++;
     h->etype[s] = et;
     h->ent[s] = id;
-    memset(h->cnt + 5 * (size_t)s, 0, 5 * 4);
+    memset(h->cnt + 4 * (size_t)s, 0, 4 * 4);
     memset(h->mask + (size_t)s * h->words, 0, (size_t)h->words * 8);
     if (et != ET_ROUTE_PREFIX) c->ent[et].churn_slot[id] = s;
     return s;
@@ -131,9 +131,11 @@ static int emit_churn(Core *c, int dense) {
         int et = h->etype[s];
         if (et == ET_ROUTE_PREFIX) continue;
         int32_t id = h->ent[s], name = c->ent[et].name[id];
-        const int32_t *n = h->cnt + 5 * (size_t)s;
-        for (int k = 0; k < 5; k++)
+        const int32_t *n = h->cnt + 4 * (size_t)s;
+        for (int k = 0; k < 4; k++)
             if (rows_push(&c->rows, et, name, M_CHURN + k, (double)n[k]) < 0) return -1;
+        /* updates: announcements and withdrawals */
+        if (rows_push(&c->rows, et, name, M_CHURN + 4, (double)n[0] + (double)n[1]) < 0) return -1;
         const uint64_t *m = h->mask + (size_t)s * h->words;
         int reporting = 0;
         for (int32_t w = 0; w < h->words; w++) {

@@ -65,9 +65,29 @@ static int order_rows(Core *c, const Part *parts, int n_parts, int64_t n, int mo
     return 0;
 }
 
+/* a part's AS path and segment list offsets ascend within the value buffers (as in any valid
+ * Arrow array): checked once here, before anything is applied, so rows need not check them */
+static int check_offsets(Core *c, const Part *pt, int64_t pos0) {
+    const ElementCols *e = &pt->cols;
+    int64_t lo = pt->lo, hi = pt->hi;
+    if (hi <= lo) return 0;
+    const int32_t *po = e->path_off, *so = e->seg_off;
+    int bad = po[lo] < 0 || so[lo] < 0 || po[hi] > e->n_path_val || so[hi] > e->n_seg_val;
+    for (int64_t i = lo; i < hi; i++) bad |= (po[i + 1] < po[i]) | (so[i + 1] < so[i]);
+    if (!bad) return 0;
+    for (int64_t i = lo; i < hi; i++)
+        if (po[i] < 0 || po[i + 1] < po[i] || po[i + 1] > e->n_path_val || so[i] < 0 || so[i + 1] < so[i] ||
+            so[i + 1] > e->n_seg_val)
+            return core_error(c, 1, "element %lld: AS path offsets out of range", (long long)(pos0 + i - lo));
+    return core_error(c, 1, "element %lld: AS path offsets out of range", (long long)pos0);
+}
+
 int ingest_parts(Core *c, const Part *parts, int n_parts, int mode, int count_churn) {
     int64_t n = 0;
-    for (int k = 0; k < n_parts; k++) n += parts[k].hi - parts[k].lo;
+    for (int k = 0; k < n_parts; k++) {
+        if (check_offsets(c, &parts[k], n) < 0) return -1;
+        n += parts[k].hi - parts[k].lo;
+    }
     c->n_el = 0;
     c->n_new_peer = 0;
     c->stamp++;

@@ -156,13 +156,6 @@ static int note_new_peer(Core *c, int64_t pos) {
     return 0;
 }
 
-static inline int same16(const uint8_t *a, const uint8_t *b) {
-    uint64_t x[2], y[2];
-    memcpy(x, a, 16);
-    memcpy(y, b, 16);
-    return ((x[0] ^ y[0]) | (x[1] ^ y[1])) == 0;
-}
-
 static inline int same_u32(const uint32_t *a, const uint32_t *b, int64_t n) {
     for (int64_t k = 0; k < n; k++)
         if (a[k] != b[k]) return 0;
@@ -173,6 +166,13 @@ static inline int same_u16(const uint16_t *a, const uint16_t *b, int64_t n) {
     for (int64_t k = 0; k < n; k++)
         if (a[k] != b[k]) return 0;
     return 1;
+}
+
+static inline int same16(const uint8_t *a, const uint8_t *b) {
+    uint64_t x[2], y[2];
+    memcpy(x, a, 16);
+    memcpy(y, b, 16);
+    return ((x[0] ^ y[0]) | (x[1] ^ y[1])) == 0;
 }
 
 /* the kind code of a row (K_ANNOUNCE .. K_STATE, or K_SKIP / K_OTHER for rows the mode does not
@@ -196,9 +196,8 @@ int row_keys(Core *c, Row *r, int mode, LastPath *lp) {
     if (kind == K_SKIP || kind == K_STATE || kind == K_OTHER) return 0;
     prefix_key(e->prefix + 16 * i, e->prefix_len[i], e->afi[i], &r->key);
     if (kind == K_WITHDRAW) return 0;
+    /* the offsets were checked for the whole part (check_offsets) */
     int64_t a = e->path_off[i], b = e->path_off[i + 1], sa = e->seg_off[i], sb = e->seg_off[i + 1];
-    if (a < 0 || b < a || b > e->n_path_val || sa < 0 || sb < sa || sb > e->n_seg_val)
-        return core_error(c, 1, "element %lld: AS path offsets out of range", (long long)r->ref.pos);
     const uint32_t *asns = e->path_val + a;
     const uint16_t *segs = e->seg_val + sa;
     int64_t na = b - a, ns = sb - sa;

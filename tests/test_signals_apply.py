@@ -3,7 +3,8 @@ around it (a batch cut into its bins, the partials' row grouping).
 
 - Sequential application: the last announcement of a (peer, prefix) holds until a withdrawal
   or the peer's session goes down; table sizes and clear counts follow.
-- Batches are cut into runs of one bin; grouping by hashed keys equals grouping by sorting.
+- Batches are cut into runs of one bin (late rows in the latest); grouping by hashed keys
+  equals grouping by sorting.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from hypothesis import strategies as st
 
 from outagewatch.signals import partial as P
 from outagewatch.signals.build import batch, element
-from outagewatch.signals.engine import _split_by_bin
+from outagewatch.signals import _engine
 from outagewatch.signals.partial import TS
 from outagewatch.signals.state import RoutingState
 
@@ -82,16 +83,31 @@ def test_apply_equals_sequential_dict_model(
     assert dict(zip(ips, state.clears(known).tolist(), strict=True)) == {ip: downs[ip] for ip in ips}
 
 
-@settings(max_examples=200, deadline=None)
-@given(st.lists(st.integers(0, 6), min_size=1, max_size=50))
-def test_a_batch_is_cut_into_runs_of_one_bin(deltas: list[int]) -> None:
-    bins = np.cumsum(np.array(deltas, np.int64) // 4) + 10**6  # ascending, most steps zero
-    runs = _split_by_bin(bins)
-    assert [lo for _, lo, _ in runs] == [0, *[hi for _, _, hi in runs[:-1]]]
-    assert runs[-1][2] == len(bins)
-    assert [b for b, _, _ in runs] == sorted(set(bins.tolist()))
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.integers(-(10**6), 3 * 10**6), max_size=60),
+    st.sampled_from([300_000_000, 60_000_000, 7]),
+    st.one_of(st.none(), st.integers(-5, 20)),
+)
+def test_a_batch_is_cut_into_runs_of_one_bin_late_rows_in_the_latest(
+    offsets: list[int], bin_us: int, floor: int | None
+) -> None:
+    """Each row's bin is the largest of its own, every earlier row's and the open bin's (a late
+    row goes to the latest bin seen); runs of equal bins, ascending, cover every row once."""
+    t0 = 1_600_000_000_000_000 if bin_us > 7 else -50
+    ts = np.array([t0 + o for o in offsets], np.int64)
+    lowest = -(2**63) if floor is None else t0 // bin_us + floor
+    want = np.maximum(np.maximum.accumulate(ts // bin_us), lowest) if len(ts) else ts
+    runs = _engine.bin_runs(ts, bin_us, lowest)
+    got = np.zeros(len(ts), np.int64)
+    at = 0
     for b, lo, hi in runs:
-        assert (bins[lo:hi] == b).all()
+        assert lo == at and hi > lo
+        got[lo:hi] = b
+        at = hi
+    assert at == len(ts)
+    assert [b for b, _, _ in runs] == sorted({b for b, _, _ in runs})
+    assert got.tolist() == want.tolist()
 
 
 @settings(max_examples=150, deadline=None)

@@ -843,6 +843,53 @@ static PyObject *sum_to_float(PyObject *self, PyObject *args) {
     return PyFloat_FromDouble(big_double(b, shift));
 }
 
+PyDoc_STRVAR(bin_runs_doc,
+"bin_runs(timestamps, bin_us, floor) -> [(bin, lo, hi), ...]\n\nThe runs of rows by bin: timestamps (int64 µs, a buffer) in bins of bin_us, each row's bin\n"
+"at least floor and at least every earlier row's (a row of a bin before one already seen is late:\n"
+"it goes to the latest bin seen). Bins ascend; rows lo .. hi - 1 of each run.");
+
+static PyObject *bin_runs(PyObject *self, PyObject *args) {
+    Py_buffer ts;
+    long long bin_us, floor_bin;
+    if (!PyArg_ParseTuple(args, "y*LL", &ts, &bin_us, &floor_bin)) return NULL;
+    PyObject *out = NULL;
+    if (bin_us <= 0 || ts.len % 8) {
+        PyErr_SetString(PyExc_ValueError, "bin_runs: int64 timestamps and a positive bin length are expected");
+        goto done;
+    }
+    const int64_t *t = ts.buf;
+    int64_t n = ts.len / 8, top = floor_bin, lo = 0;
+    if (!(out = PyList_New(0))) goto done;
+    for (int64_t i = 0; i < n; i++) {
+        int64_t b = t[i] / bin_us;
+        if (t[i] % bin_us < 0) b--; /* floor */
+        if (b <= top) continue;
+        if (i > lo) {
+            PyObject *run = Py_BuildValue("(LLL)", (long long)top, (long long)lo, (long long)i);
+            if (!run || PyList_Append(out, run) < 0) {
+                Py_XDECREF(run);
+                Py_CLEAR(out);
+                goto done;
+            }
+            Py_DECREF(run);
+        }
+        top = b;
+        lo = i;
+    }
+    if (n > lo) {
+        PyObject *run = Py_BuildValue("(LLL)", (long long)top, (long long)lo, (long long)n);
+        if (!run || PyList_Append(out, run) < 0) {
+            Py_XDECREF(run);
+            Py_CLEAR(out);
+        } else {
+            Py_DECREF(run);
+        }
+    }
+done:
+    PyBuffer_Release(&ts);
+    return out;
+}
+
 PyDoc_STRVAR(peer_key_doc,
 "peer_key(collector_hash, ip, afi) -> int\n\nThe key of a peer: the 64-bit hash of its collector's name, its address\n"
 "as the element batches hold it (16 bytes, an IPv4 address in the first 4) and its family.");
@@ -865,6 +912,7 @@ static PyObject *py_peer_key(PyObject *self, PyObject *args) {
 static PyMethodDef engine_functions[] = {
     {"path_facts", path_facts, METH_VARARGS, path_facts_doc},
     {"peer_key", py_peer_key, METH_VARARGS, peer_key_doc},
+    {"bin_runs", bin_runs, METH_VARARGS, bin_runs_doc},
     {"sum_to_float", sum_to_float, METH_VARARGS, sum_to_float_doc},
     {NULL}};
 

@@ -14,9 +14,9 @@ import pyarrow as pa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from outagewatch.signals import _engine
 from outagewatch.signals import partial as P
 from outagewatch.signals.build import batch, element
-from outagewatch.signals import _engine
 from outagewatch.signals.partial import TS
 from outagewatch.signals.state import RoutingState
 

@@ -19,9 +19,10 @@ import pyarrow as pa
 from outagewatch.model.element import KIND_RIB
 from outagewatch.signals import columns as C
 from outagewatch.signals import levelsums
+from outagewatch.signals.changes import Encoder
 from outagewatch.signals.levelsums import LevelSums
 from outagewatch.signals.mapping import CountryIndex, PrefixMapper
-from outagewatch.signals.partial import REPORTER_SCHEMA, TS, SignalPartial, restamp, timestamps
+from outagewatch.signals.partial import REPORTER_SCHEMA, TS, SignalPartial, finalize, restamp, timestamps
 from outagewatch.signals.registry import parse_prefix
 from outagewatch.signals.rollup import (
     BinContext,
@@ -52,13 +53,19 @@ PEER_SCHEMA = pa.schema(
 
 @dataclass(frozen=True, slots=True)
 class ClosedBin:
-    """One finished bin: its partial signals, its peers (table sizes, full feed) and counts."""
+    """One finished bin: its partial signals, its peers (table sizes, full feed) and counts.
+
+    ``signals`` are its change-coded signal rows (:mod:`outagewatch.signals.changes`): the
+    churn rows, and the state rows whose value changed since the engine's previous closed bin,
+    or every state value the dense form holds when ``keyframe`` (the engine's first bin)."""
 
     bin_start_us: int
     bin_seconds: int
     elements: int
     partial: SignalPartial
     peers: pa.Table
+    signals: pa.Table
+    keyframe: bool
     sessions_down: int = 0
 
 
@@ -104,6 +111,7 @@ class SignalEngine:
         self._ups_prev: UpstreamCounts | None = None  # upstream counts of the same state
         self._exact = levelsums.Exactness()
         self._up_names = UpstreamNames()
+        self._encoder = Encoder()
         self._map_new_prefixes()
 
     def _register_watch(self, watch: Sequence[str]) -> np.ndarray:
@@ -192,7 +200,7 @@ class SignalEngine:
             partial = SignalPartial(
                 moved.values, moved.upstreams, REPORTER_SCHEMA.empty_table(), moved.derived
             )
-            return ClosedBin(start_us, self.bin_seconds, 0, partial, restamp(peers, start_us), 0)
+            return self._coded(start_us, 0, partial, restamp(peers, start_us), 0)
         upd = st.apply(cols if cols is not None else _EMPTY)
         self._map_new_prefixes()
         size4, size6 = st.table_sizes()
@@ -221,13 +229,17 @@ class SignalEngine:
         sig = state_signals(ctx, counts)
         peers = self._peer_rows(start_us, size4, size6, ff)
         self._state_cache = (self._state_key(), sig, peers)
+        n = len(cols) if cols is not None else 0
+        return self._coded(start_us, n, bin_partial(ctx, upd, sig), peers, upd.sessions_down)
+
+    def _coded(
+        self, start_us: int, elements: int, partial: SignalPartial, peers: pa.Table, sessions_down: int
+    ) -> ClosedBin:
+        """The closed bin with its change-coded signal rows."""
+        dense = finalize(partial)
+        signals, keyframe = self._encoder.step(dense, bin_start_us=start_us, bin_seconds=self.bin_seconds)
         return ClosedBin(
-            start_us,
-            self.bin_seconds,
-            len(cols) if cols is not None else 0,
-            bin_partial(ctx, upd, sig),
-            peers,
-            upd.sessions_down,
+            start_us, self.bin_seconds, elements, partial, peers, signals, keyframe, sessions_down
         )
 
     def _visibility(

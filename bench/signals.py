@@ -8,7 +8,8 @@ turn for ``--repeat`` rounds (default 3); the fastest run of each counts:
 
 1. ``read_mrt`` alone (the named peer);
 2. reader + ``SignalEngine`` + ``finalize`` (every signal row built) — the bar: ≤ 1.5×;
-3. the whole ``ingest_files`` into a fresh DuckDB file (signals, peers, bins, entities, runs).
+3. the whole ``ingest_files`` into a fresh DuckDB file (signals, peers, bins, entities, runs);
+   "rows stored" are the change-coded signal rows (docs/signals.md, "Store").
 """
 
 from __future__ import annotations

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from outagewatch.signals.changes import BinRows, encode, is_churn, keeps_zero
 from outagewatch.signals.partial import SIGNAL_SCHEMA, TS
-from outagewatch.store.changes import delete_range, write_changes
+from outagewatch.store.changes import carried_stats_sql, delete_range, dense_sql, write_changes
 from outagewatch.store.db import connect
 from outagewatch.store.writes import upsert
 
@@ -192,6 +192,33 @@ def test_the_view_holds_the_dense_rows_of_every_stored_bin(
         con.execute("COMMIT")
         assert _view(con) == _want(timeline, stored), (kind, lo, hi)
         assert not con.execute("SELECT * FROM duckdb_tables() WHERE temporary").fetchall()
+        _readers_agree(con, lo, hi)
+
+
+def _readers_agree(con: duckdb.DuckDBPyConnection, lo: int, hi: int) -> None:
+    """The view's query over a source of some keys gives the view's rows of those keys, and the
+    stats of state keys over a window are the count, least and greatest of the view's rows."""
+    cols = "bin_start, bin_seconds, entity_type, entity, metric, value"
+    some = "(SELECT * FROM signal_changes WHERE entity_type <> 'as' OR metric LIKE 'upstream.%')"
+    got = con.execute(f"SELECT {cols} FROM ({dense_sql(some)}) ORDER BY ALL").fetchall()
+    want = con.execute(
+        f"SELECT {cols} FROM signals WHERE entity_type <> 'as' OR metric LIKE 'upstream.%' ORDER BY ALL"
+    ).fetchall()
+    assert got == want
+    window = {
+        "lo": datetime.fromtimestamp(_at(lo) / US, UTC),
+        "hi": datetime.fromtimestamp(_at(hi) / US, UTC),
+    }
+    got = con.execute(
+        f"SELECT * FROM ({carried_stats_sql('signal_changes')}) ORDER BY ALL", window
+    ).fetchall()
+    want = con.execute(
+        "SELECT bin_seconds, entity_type, entity, metric, count(*), min(value), max(value) FROM signals"
+        " WHERE bin_start >= $lo AND bin_start <= $hi AND metric NOT LIKE 'all.%'"
+        " GROUP BY ALL ORDER BY ALL",
+        window,
+    ).fetchall()
+    assert got == want
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

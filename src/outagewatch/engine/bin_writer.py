@@ -93,7 +93,7 @@ class BinWriter:
             self._send()
 
     def close(self) -> int:
-        """Write what is pending, wait for the writer, and return the signal rows written.
+        """Write what is pending, wait for the writer, and return the signal change rows stored.
 
         Raises the writer's error, if it had one. The connection is the caller's again."""
         if not self._closed:

@@ -19,7 +19,8 @@ closes), so it does not depend on earlier bins: it ends every value it does not 
 
 :class:`Encoder` turns dense bins into change rows, :class:`Carry` turns change rows back into
 dense bins; :func:`encode` and :func:`densify` do the same over sequences of bins. Keys are
-interned into dense integer ids and compared as NumPy arrays: no Python work per row.
+looked up once per Arrow dictionary entry into dense ids, and values compared as NumPy arrays:
+no Python work per row (see :class:`_Index`).
 
 One rule of the dense form is assumed, and holds for the engine: a key whose zeros the dense
 form keeps, once present, stays present in every later bin of the same run (an engine never
@@ -51,10 +52,6 @@ ZERO_KEEPING_TYPES: Final = ("country", "prefix", "global")
 """Entity types whose ``.visible_`` metrics the dense form holds even when 0."""
 ZERO_KEEPING_METRICS: Final = tuple(FULL_FEED.values())
 """Metrics the dense form holds even when 0, whatever the entity type."""
-
-_ENTITY_BITS = 32
-_METRIC_BITS = 24
-_TYPE_BITS = 64 - _ENTITY_BITS - _METRIC_BITS
 
 
 def is_churn(metric: str) -> bool:
@@ -337,7 +334,8 @@ class _Index:
     def keeps_zero(self, kind: int, cell: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
         pair, metric = self.names(kind, cell)
         rule = self.zero_rule.view[metric]
-        out: npt.NDArray[np.bool_] = (rule == 2) | ((rule == 1) & self.type_zero.view[self.pair_type.view[pair]])
+        by_type = self.type_zero.view[self.pair_type.view[pair]]
+        out: npt.NDArray[np.bool_] = (rule == 2) | ((rule == 1) & by_type)
         return out
 
     def table(

@@ -47,6 +47,86 @@ _CARRIED = f"NOT starts_with(metric, '{CHURN_PREFIX}')"
 _TS = pa.timestamp("us", tz="UTC")
 
 
+def _spans(source: str) -> str:
+    """CTEs over the carried rows of ``source``: ``held`` (the rows the dense form shows, with
+    the next row of their key, ``until``), ``grid`` (the bins, numbered ``i`` per width) and
+    ``span`` (each held row with the grid ordinals it covers: ``lo`` < i <= ``hi``)."""
+    return f"""
+    changes AS (
+        SELECT *, lead(bin_start) OVER (
+            PARTITION BY bin_seconds, entity_type, entity, metric ORDER BY bin_start) AS until
+        FROM {source} WHERE NOT starts_with(metric, '{CHURN_PREFIX}')
+    ),
+    held AS (
+        SELECT * FROM changes
+        WHERE value <> 0 OR metric IN ({_ZERO_METRICS})
+           OR (contains(metric, '.visible_') AND entity_type IN ({_ZERO_TYPES}))
+    ),
+    grid AS (
+        SELECT bin_seconds, bin_start, row_number() OVER (PARTITION BY bin_seconds ORDER BY bin_start) AS i
+        FROM bins
+    ),
+    first_bin AS (
+        SELECT h.*, coalesce(g.i, 0) AS lo FROM held h
+        ASOF LEFT JOIN grid g ON h.bin_seconds = g.bin_seconds AND h.bin_start > g.bin_start
+    ),
+    span AS (
+        SELECT f.*, coalesce(g.i, 0) AS hi FROM first_bin f
+        ASOF LEFT JOIN grid g ON f.bin_seconds = g.bin_seconds
+            AND coalesce(f.until, 'infinity'::TIMESTAMPTZ) > g.bin_start
+    )"""
+
+
+def dense_sql(source: str) -> str:
+    """The ``signals`` view's query over the change rows of ``source`` (a table name or a
+    parenthesised query with the columns of ``signal_changes``) instead of the whole table.
+
+    Keys are carried independently of each other, so a source that keeps or drops whole keys
+    (some entities, some metrics: never a time range) gives exactly the view's rows of those
+    keys; filter the result by time. Readers that need a few entities out of a join use it,
+    as DuckDB cannot push a join below the view's window (schema v3 holds the same query)."""
+    return f"""
+    WITH {_spans(source)},
+    spread AS (
+        SELECT bin_seconds, entity_type, entity, metric, value, unnest(range(lo + 1, hi + 1)) AS i FROM span
+    )
+    SELECT g.bin_start, s.bin_seconds, s.entity_type, s.entity, s.metric, s.value
+    FROM spread s JOIN grid g USING (bin_seconds, i)
+    UNION ALL
+    SELECT h.bin_start, h.bin_seconds, h.entity_type, h.entity, h.metric, h.value
+    FROM held h ANTI JOIN bins b ON b.bin_seconds = h.bin_seconds AND b.bin_start = h.bin_start
+    UNION ALL
+    SELECT bin_start, bin_seconds, entity_type, entity, metric, value
+    FROM {source} WHERE starts_with(metric, '{CHURN_PREFIX}')
+    """
+
+
+def carried_stats_sql(source: str) -> str:
+    """Per carried key of ``source``: how many dense rows the view has for it from ``$lo`` to
+    ``$hi`` (inclusive, TIMESTAMPTZ named parameters), and their least and greatest value,
+    without spreading the rows over the grid (columns ``bin_seconds, entity_type, entity,
+    metric, n, least, greatest``; keys without rows there are left out)."""
+    return f"""
+    WITH {_spans(source)},
+    window_bins AS (
+        SELECT bin_seconds, min(i) AS first_i, max(i) AS last_i FROM grid
+        WHERE bin_start >= $lo AND bin_start <= $hi GROUP BY bin_seconds
+    ),
+    covered AS (
+        SELECT s.bin_seconds, s.entity_type, s.entity, s.metric, s.value,
+            greatest(0, least(s.hi, w.last_i) - greatest(s.lo + 1, w.first_i) + 1) AS n
+        FROM span s JOIN window_bins w USING (bin_seconds)
+        UNION ALL
+        SELECT h.bin_seconds, h.entity_type, h.entity, h.metric, h.value, 1 AS n
+        FROM held h ANTI JOIN bins b ON b.bin_seconds = h.bin_seconds AND b.bin_start = h.bin_start
+        WHERE h.bin_start >= $lo AND h.bin_start <= $hi
+    )
+    SELECT bin_seconds, entity_type, entity, metric, sum(n) AS n, min(value) AS least, max(value) AS greatest
+    FROM covered WHERE n > 0
+    GROUP BY bin_seconds, entity_type, entity, metric
+    """
+
+
 def _at(us: int) -> datetime:
     return datetime.fromtimestamp(us / 1e6, UTC)
 
@@ -271,4 +351,12 @@ def upsert_dense(con: Any, data: pa.Table) -> int:
     return int(given.num_rows)
 
 
-__all__ = ["COLUMNS", "SHOWN", "delete_range", "upsert_dense", "write_changes"]
+__all__ = [
+    "COLUMNS",
+    "SHOWN",
+    "carried_stats_sql",
+    "delete_range",
+    "dense_sql",
+    "upsert_dense",
+    "write_changes",
+]

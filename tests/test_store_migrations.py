@@ -139,3 +139,16 @@ def test_v2_store_of_real_updates_migrates_to_the_same_rows(tmp_path: Path, shar
     changes = con.execute("SELECT count(*) FROM signal_changes").fetchone()  # what the engine codes
     assert changes == (sum(c.signals.num_rows for c in closed),) and changes[0] < len(want) / 4
     con.close()
+
+
+def test_the_view_is_the_readers_dense_query() -> None:
+    """The view the latest migration defines and ``store.changes.dense_sql`` (which readers run
+    over a few entities' change rows) are the same query: a change to one must go to the other
+    (the view's in a new migration)."""
+    import re
+
+    from outagewatch.store.changes import dense_sql
+
+    latest = [m for m in MIGRATIONS if "CREATE VIEW signals AS" in m][-1]
+    view = latest.split("CREATE VIEW signals AS", 1)[1].strip().rstrip(";")
+    assert re.sub(r"\s+", " ", view).strip() == re.sub(r"\s+", " ", dense_sql("signal_changes")).strip()

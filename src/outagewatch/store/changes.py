@@ -10,12 +10,15 @@ three rules keep every reader's dense rows what a dense store would hold:
    that K's rows do not mention gets a 0 row at K (a keyframe states every value);
 3. a stored bin N of the ``bins`` grid that directly follows written bins keeps its values:
    each carried key's value as of N is taken before anything changes, and N gets a row for
-   every key whose value as of N would otherwise differ (missing = 0).
+   every key whose value as of N would otherwise differ (missing reads as 0; a stored 0 that
+   would go missing is written again, so a zero the dense form keeps stays).
 
 Appending at the end (the next window, the live watcher) touches no history beyond one look
 at the ``bins`` table, except at a keyframe (rule 2 reads each key's last value).
 :func:`delete_range` removes a time range with the same care for the bin after it, and
-:func:`upsert_dense` writes dense rows key by key (tests).
+:func:`upsert_dense` writes dense rows key by key (tests). :func:`dense_sql` is the view's
+query over any source of change rows, :func:`carried_stats_sql` counts a window's dense rows
+per key without spreading them.
 """
 
 from __future__ import annotations
@@ -67,11 +70,21 @@ def _spans(source: str) -> str:
         FROM bins
     ),
     first_bin AS (
-        SELECT h.*, coalesce(g.i, 0) AS lo FROM held h
+        SELECT h.*, g.i - 1 AS lo FROM held h
+        JOIN grid g ON h.bin_seconds = g.bin_seconds AND h.bin_start = g.bin_start
+        UNION ALL
+        SELECT h.*, coalesce(g.i, 0) AS lo
+        FROM (SELECT * FROM held h ANTI JOIN grid g
+              ON h.bin_seconds = g.bin_seconds AND h.bin_start = g.bin_start) h
         ASOF LEFT JOIN grid g ON h.bin_seconds = g.bin_seconds AND h.bin_start > g.bin_start
     ),
     span AS (
-        SELECT f.*, coalesce(g.i, 0) AS hi FROM first_bin f
+        SELECT f.*, g.i - 1 AS hi FROM first_bin f
+        JOIN grid g ON f.bin_seconds = g.bin_seconds AND f.until = g.bin_start
+        UNION ALL
+        SELECT f.*, coalesce(g.i, 0) AS hi
+        FROM (SELECT * FROM first_bin f ANTI JOIN grid g
+              ON f.bin_seconds = g.bin_seconds AND f.until = g.bin_start) f
         ASOF LEFT JOIN grid g ON f.bin_seconds = g.bin_seconds
             AND coalesce(f.until, 'infinity'::TIMESTAMPTZ) > g.bin_start
     )"""

@@ -200,11 +200,21 @@ MIGRATIONS: Final[tuple[str, ...]] = (
         FROM bins
     ),
     first_bin AS (
-        SELECT h.*, coalesce(g.i, 0) AS lo FROM held h
+        SELECT h.*, g.i - 1 AS lo FROM held h
+        JOIN grid g ON h.bin_seconds = g.bin_seconds AND h.bin_start = g.bin_start
+        UNION ALL
+        SELECT h.*, coalesce(g.i, 0) AS lo
+        FROM (SELECT * FROM held h ANTI JOIN grid g
+              ON h.bin_seconds = g.bin_seconds AND h.bin_start = g.bin_start) h
         ASOF LEFT JOIN grid g ON h.bin_seconds = g.bin_seconds AND h.bin_start > g.bin_start
     ),
     span AS (
-        SELECT f.*, coalesce(g.i, 0) AS hi FROM first_bin f
+        SELECT f.*, g.i - 1 AS hi FROM first_bin f
+        JOIN grid g ON f.bin_seconds = g.bin_seconds AND f.until = g.bin_start
+        UNION ALL
+        SELECT f.*, coalesce(g.i, 0) AS hi
+        FROM (SELECT * FROM first_bin f ANTI JOIN grid g
+              ON f.bin_seconds = g.bin_seconds AND f.until = g.bin_start) f
         ASOF LEFT JOIN grid g ON f.bin_seconds = g.bin_seconds
             AND coalesce(f.until, 'infinity'::TIMESTAMPTZ) > g.bin_start
     ),

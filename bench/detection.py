@@ -42,7 +42,7 @@ from outagewatch import read_mrt
 from outagewatch.detect import DEFAULT_PARAMS, Event, Params
 from outagewatch.detect.replay import detect_signals
 from outagewatch.model.element import ELEMENT_SCHEMA, KIND_ANNOUNCE, KIND_RIB, KIND_WITHDRAW, KINDS
-from outagewatch.signals.engine import SignalEngine
+from outagewatch.signals.engine import ClosedBin, SignalEngine
 from outagewatch.signals.mapping import RangeMapper
 from outagewatch.signals.partial import finalize
 
@@ -308,13 +308,15 @@ def run_engine(
     bin_seconds: int,
     mapper: RangeMapper | None,
 ) -> tuple[pa.Table, list[tuple[int, bool]]]:
-    """The real signal engine over the stream: (signal rows the detectors read, bin grid)."""
-    engine = SignalEngine(bin_seconds=bin_seconds, mapper=mapper)
+    """The real signal engine over the stream: (signal rows the detectors read, bin grid). A
+    dense engine: every bin's rows, as the detectors read them back from the store's view."""
+    engine = SignalEngine(bin_seconds=bin_seconds, mapper=mapper, dense=True)
     engine.feed_rib(rib_batches)
     tables, grid = [], []
 
-    def take(closed: list) -> None:  # type: ignore[type-arg]
+    def take(closed: list[ClosedBin]) -> None:
         for cb in closed:
+            assert cb.partial is not None  # a dense engine's
             t = finalize(cb.partial)
             metric = t.column("metric").cast(pa.string())
             mask = pc.or_(pc.starts_with(metric, "ipv4."), pc.starts_with(metric, "ipv6."))

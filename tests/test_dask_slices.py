@@ -21,8 +21,8 @@ import pytest
 from outagewatch.backfill.layout import ArchiveFile
 from outagewatch.backfill.plan import CollectorPlan, Plan, segment_tasks, slice_tasks
 from outagewatch.engine.dask_runner import SliceConfig, finalize, map_fold_local
-from outagewatch.signals import partial as P
 from outagewatch.signals.build import batch, element
+from outagewatch.signals.changes import BinRows, densify
 from outagewatch.signals.engine import SignalEngine
 
 T0 = datetime(2022, 2, 6, 0, 0, tzinfo=UTC)
@@ -86,19 +86,17 @@ def _norm(table: pa.Table) -> pa.Table:
 
 
 def _continuous(rib_path: Path, update_paths: list[Path], start: datetime, end: datetime) -> pa.Table:
+    """The change-coded engine's rows over the whole stream, densified, in [start, end)."""
     engine = SignalEngine(bin_seconds=300)
     engine.feed_rib(read_ipc(str(rib_path), "rrc00"))
-    acc = P.empty()
     closed = []
     for path in update_paths:
         for b in read_ipc(str(path), "rrc00"):
             closed.extend(engine.feed(b))
     closed.extend(engine.flush())
     lo, hi = int(start.timestamp() * 1e6), int(end.timestamp() * 1e6)
-    for c in closed:
-        if lo <= c.bin_start_us < hi:
-            acc = P.add(acc, c.partial)
-    return _norm(P.finalize(acc))
+    dense = densify(BinRows(c.bin_start_us, c.bin_seconds, c.signals, c.keyframe) for c in closed)
+    return _norm(pa.concat_tables([b.rows for b in dense if lo <= b.bin_start_us < hi]))
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])

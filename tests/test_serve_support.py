@@ -196,7 +196,7 @@ def build_store(path: Path) -> Path:
     signals = pa.concat_tables(tables)
     con = connect(path)
     con.register("signals_in", signals)
-    con.execute("INSERT INTO signals SELECT * FROM signals_in")
+    con.execute("INSERT INTO signal_changes SELECT * FROM signals_in")  # dense rows: valid change rows
     con.executemany(
         "INSERT INTO entities VALUES (?, ?, ?, ?)",
         [

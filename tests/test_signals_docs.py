@@ -46,7 +46,9 @@ def test_emitted_metrics_are_in_catalogue() -> None:
         element(t0 + 2, "A", peer="192.0.2.2", peer_asn=2, prefix="10.0.0.0/24", path=[2, 9, 3]),
         element(t0 + 3, "W", peer="192.0.2.1", prefix="10.0.0.0/24"),
     ]
-    engine = SignalEngine(mapper=RangeMapper([(167772160, 184549375, "ZZ")]), watch=["10.0.0.0/24"])
+    engine = SignalEngine(
+        mapper=RangeMapper([(167772160, 184549375, "ZZ")]), watch=["10.0.0.0/24"], dense=True
+    )
     closed = engine.feed(batch(rows)) + engine.flush()
     emitted = set(
         pa.concat_tables([finalize(c.partial) for c in closed])["metric"].cast(pa.string()).to_pylist()

@@ -8,7 +8,8 @@ Two modes share every core function and give identical results (``tests/test_das
   at or before its start (:mod:`outagewatch.engine.dask_runner`).
 
 Either way the partials merge into one series (churn sums, visibility takes the best collector's
-view), which is finalised, stored, and handed to the detectors bin by bin.
+view), which is finalised bin by bin and handed to the detectors, and change-coded
+(:func:`outagewatch.signals.changes.encode`, the first bin a keyframe) for the store.
 """
 
 from __future__ import annotations
@@ -31,10 +32,12 @@ from outagewatch.engine.dask_runner import (
     SliceConfig,
     SliceResult,
     dask_client,
-    finalize,
+    dense_bins,
     map_fold_local,
     run_slices,
 )
+from outagewatch.signals.changes import BinRows, encode
+from outagewatch.signals.partial import SIGNAL_SCHEMA
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +61,9 @@ class Outcome:
 
     mode: str
     signals: pa.Table
+    """The dense signal rows of every bin (what the ``signals`` view shows once stored)."""
+    changes: list[BinRows]
+    """The same bins change-coded, in bin order (the first a keyframe): what is stored."""
     events: list[Event]
     result: SliceResult
     seconds: float
@@ -109,31 +115,32 @@ def compute(plan: Plan, local: Mapping[str, Path], opts: RunOptions, client: Any
             plan, local, cfg, slice_seconds=opts.slice_seconds, client=client, progress=opts.progress
         )
         mode = f"dask, {len(client.scheduler_info().get('workers', {}))} workers"
-    signals = finalize(result)
+    dense = dense_bins(result)
+    signals = pa.concat_tables([b.rows for b in dense]) if dense else SIGNAL_SCHEMA.empty_table()
     events = detect_events(signals, _grid(plan, result.bins, opts.bin_seconds), opts.bin_seconds)
-    return Outcome(mode, signals, events, result, time.perf_counter() - t0)
+    return Outcome(mode, signals, encode(dense), events, result, time.perf_counter() - t0)
 
 
 def _replace_window(con: Any, plan: Plan, outcome: Outcome) -> None:
     """The backfill owns its window: its bins' signals replace whatever the store held there.
 
-    A delete of the window plus a plain insert: several times faster than a keyed upsert of
-    millions of rows, and a re-run with fewer entities leaves no stale rows behind.
-    """
-    from outagewatch.store.writes import unordered
+    The window is deleted (its change rows and bins; the bin after it keeps its values), then
+    the run's change rows are written, the first bin a keyframe: a re-run with fewer entities
+    leaves no stale values behind. A run without bins leaves the store as it was."""
+    from outagewatch.store.changes import delete_range, write_changes
 
-    bin_seconds = int(outcome.signals["bin_seconds"][0].as_py()) if outcome.signals.num_rows else 0
-    con.execute(
-        "DELETE FROM signals WHERE bin_seconds = ? AND bin_start >= ? AND bin_start < ?",
-        [bin_seconds, plan.start, plan.end],
+    coded = outcome.changes
+    if not coded:
+        return
+    width = coded[0].bin_seconds
+    delete_range(con, bin_seconds=width, start=plan.start, end=plan.end)
+    write_changes(
+        con,
+        pa.concat_tables([b.rows for b in coded]),
+        bin_seconds=width,
+        bins=[b.bin_start_us for b in coded],
+        keyframes=[b.bin_start_us for b in coded if b.keyframe],
     )
-    cols = "bin_start, bin_seconds, entity_type, entity, metric, value"
-    con.register("_ow_backfill_signals", outcome.signals)
-    try:
-        with unordered(con):
-            con.execute(f"INSERT INTO signals ({cols}) SELECT {cols} FROM _ow_backfill_signals")
-    finally:
-        con.unregister("_ow_backfill_signals")
 
 
 def store(db: Path, plan: Plan, outcome: Outcome, started: datetime) -> None:

@@ -44,7 +44,7 @@ def _describe(s: RunSummary) -> str:
     )
     lines = [
         f"run {s.run_id}: {len(s.inputs)} files, {s.elements:,} elements, {s.problems} problems, "
-        f"{s.bins} bins ({span}), {s.signal_rows:,} signal rows, {s.seconds:.1f} s",
+        f"{s.bins} bins ({span}), {s.signal_rows:,} signal change rows, {s.seconds:.1f} s",
         f"collector {s.collector}; state from {s.state_source}",
     ]
     lines += [f"  problem: {text}" for text in s.problem_samples]

@@ -23,8 +23,8 @@ from typing import Any
 import pyarrow as pa
 
 from outagewatch.signals.engine import ClosedBin
-from outagewatch.signals.partial import finalize
-from outagewatch.store.writes import replace_bins, upsert
+from outagewatch.store.changes import write_changes
+from outagewatch.store.writes import upsert
 
 
 def bins_table(bins: Sequence[ClosedBin]) -> pa.Table:
@@ -44,10 +44,21 @@ def bins_table(bins: Sequence[ClosedBin]) -> pa.Table:
 
 
 def write_bins(con: Any, bins: Sequence[ClosedBin]) -> int:
-    """Signals (replacing the same bins), peers and bin rows of ``bins``; returns signal rows."""
+    """Change-coded signals (replacing the same bins), peers and bin rows of ``bins``; returns
+    the signal change rows stored. A keyframe bin (an engine's first) ends the values it does
+    not mention (:func:`outagewatch.store.changes.write_changes`)."""
     if not bins:
         return 0
-    rows = replace_bins(con, pa.concat_tables([finalize(b.partial) for b in bins]))
+    secs = {b.bin_seconds for b in bins}
+    if len(secs) != 1:
+        raise ValueError(f"bins of one width expected, got {sorted(secs)}")
+    rows = write_changes(
+        con,
+        pa.concat_tables([b.signals for b in bins]),
+        bin_seconds=secs.pop(),
+        bins=[b.bin_start_us for b in bins],
+        keyframes=[b.bin_start_us for b in bins if b.keyframe],
+    )
     upsert(con, "peers", pa.concat_tables([b.peers for b in bins]))
     upsert(con, "bins", bins_table(bins))
     return rows
@@ -82,7 +93,7 @@ class BinWriter:
             self._send()
 
     def close(self) -> int:
-        """Write what is pending, wait for the writer, and return the signal rows written.
+        """Write what is pending, wait for the writer, and return the signal change rows stored.
 
         Raises the writer's error, if it had one. The connection is the caller's again."""
         if not self._closed:

@@ -28,6 +28,7 @@ import pyarrow as pa
 
 from outagewatch.backfill.plan import Plan, SliceTask, slice_tasks
 from outagewatch.signals import partial as P
+from outagewatch.signals.changes import BinRows
 from outagewatch.signals.engine import PEER_SCHEMA, ClosedBin, SignalEngine
 from outagewatch.signals.state import Rows
 
@@ -85,8 +86,15 @@ def _merge_partials(
 
 def finalize(result: SliceResult) -> pa.Table:
     """The long signal table of a merged result, bin by bin (bins are independent)."""
-    parts = [P.finalize(result.partials[k]) for k in sorted(result.partials)]
+    parts = [b.rows for b in dense_bins(result)]
     return pa.concat_tables(parts) if parts else P.finalize(P.empty())
+
+
+def dense_bins(result: SliceResult) -> list[BinRows]:
+    """The dense signal rows of every bin of a merged result, in bin order."""
+    secs = result.bins.column("bin_seconds").to_pylist()
+    width = int(secs[0]) if secs else 0
+    return [BinRows(k, width, P.finalize(result.partials[k])) for k in sorted(result.partials)]
 
 
 def _merge_bins(a: pa.Table, b: pa.Table) -> pa.Table:

@@ -3,7 +3,8 @@
 Thin wiring over the simulator, the signal engine, the store, detection and the report. Every
 collector's RIB and updates go to one signal engine (updates of all collectors merged in time
 order, each element tagged with its collector), so the peers of all collectors make one view
-of every bin; the finished bins are bulk-written into a fresh DuckDB store at the end.
+of every bin; the finished bins (their change-coded signal rows) are bulk-written into a fresh
+DuckDB store at the end.
 """
 
 from __future__ import annotations
@@ -31,9 +32,9 @@ from outagewatch.model.element import ELEMENT_SCHEMA
 from outagewatch.report import Query, render, stories
 from outagewatch.signals.engine import ClosedBin, SignalEngine
 from outagewatch.signals.mapping import RangeMapper
-from outagewatch.signals.partial import finalize
 from outagewatch.simulate import SimulationResult, simulate_scenario
 from outagewatch.simulate.scenario import Scenario
+from outagewatch.store.changes import write_changes
 from outagewatch.store.db import connect
 from outagewatch.store.writes import insert, upsert
 
@@ -86,18 +87,22 @@ def _stamp(path: Path) -> str:
 
 @dataclass
 class Bins:
-    """Finished bins, reduced to what the store keeps (signals filtered by :func:`kept_signals`)."""
+    """Finished bins, reduced to what the store keeps (change-coded signal rows filtered by
+    :func:`kept_signals`)."""
 
     signals: list[pa.Table] = field(default_factory=list)
     starts_us: list[int] = field(default_factory=list)
+    keyframes: list[int] = field(default_factory=list)
     elements: list[int] = field(default_factory=list)
     peers: list[pa.Table] = field(default_factory=list)
     bin_seconds: int = 300
 
     def take(self, closed: Sequence[ClosedBin]) -> None:
         for cb in closed:
-            self.signals.append(kept_signals(finalize(cb.partial)))
+            self.signals.append(kept_signals(cb.signals))
             self.starts_us.append(cb.bin_start_us)
+            if cb.keyframe:
+                self.keyframes.append(cb.bin_start_us)
             self.elements.append(cb.elements)
             self.peers.append(cb.peers)
 
@@ -119,9 +124,15 @@ def signal_pass(sim: SimulationResult, scratch: Path) -> tuple[SignalEngine, Bin
 def store_bins(
     con: duckdb.DuckDBPyConnection, engine: SignalEngine, bins: Bins, as_info: AsInfo | None
 ) -> int:
-    """Bulk-write signals, bins, peers and entities into a fresh store; returns signal rows."""
-    signals = pa.concat_tables(bins.signals)
-    insert(con, "signals", signals)
+    """Bulk-write signals, bins, peers and entities into a fresh store; returns the signal
+    change rows stored (the engine's first bin is the keyframe)."""
+    rows = write_changes(
+        con,
+        pa.concat_tables(bins.signals),
+        bin_seconds=bins.bin_seconds,
+        bins=bins.starts_us,
+        keyframes=bins.keyframes,
+    )
     n = len(bins.starts_us)
     table = pa.table(
         {
@@ -136,7 +147,7 @@ def store_bins(
     ents, ent_prefixes = entity_tables(engine, as_info)
     upsert(con, "entities", ents)
     upsert(con, "entity_prefixes", ent_prefixes)
-    return int(signals.num_rows)
+    return rows
 
 
 def kept_signals(table: pa.Table) -> pa.Table:
@@ -144,9 +155,11 @@ def kept_signals(table: pa.Table) -> pa.Table:
     threshold and announcements for countries, prefixes and the global view (the charts); for
     origin ASes only what the detectors read. Keeps the demo store small and quick to write.
 
-    ``table`` is a :func:`finalize` result (``SIGNAL_SCHEMA``: string columns dictionary-encoded).
-    Decided per record batch on its dictionaries (a few metric names each), applied through the
-    dictionary codes; the kept rows stay dictionary-encoded (DuckDB reads them as VARCHAR)."""
+    ``table`` holds signal rows (``SIGNAL_SCHEMA``: string columns dictionary-encoded), dense or
+    change-coded: the choice is per (entity type, metric), so it keeps or drops every row of a
+    key alike, and kept change rows densify to the kept dense rows. Decided per record batch
+    on its dictionaries (a few metric names each), applied through the dictionary codes; the
+    kept rows stay dictionary-encoded."""
     kept = []
     for batch in table.to_batches():
         metric, etype = batch.column("metric"), batch.column("entity_type")

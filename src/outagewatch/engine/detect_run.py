@@ -31,6 +31,7 @@ from outagewatch.detect.point import (
 )
 from outagewatch.detect.replay import replay
 from outagewatch.enrich.country_names import country_name
+from outagewatch.store.changes import carried_stats_sql, dense_sql
 
 HISTORY_SECONDS = 7 * 86400
 """Signals read before ``--from`` so that baselines are warm when the window starts."""
@@ -74,17 +75,26 @@ def bin_grid(
 def _signal_rows(
     con: duckdb.DuckDBPyConnection, bin_seconds: int, lo: int, hi: int, busy: pa.Table
 ) -> pa.Table:
+    """The dense rows the detectors read of the busy entities, ordered by entity and time: the
+    ``signals`` view's query over those entities' change rows only (DuckDB cannot push the
+    join with ``busy`` below the view's window; keys are carried one by one, so the rows are
+    the view's)."""
     metrics = ", ".join(f"'{m}'" for m in (*DETECTOR_METRICS, FULL_FEED_V4, FULL_FEED_V6))
+    source = f"""(
+        SELECT c.* FROM signal_changes c
+        SEMI JOIN _ow_busy b ON c.entity_type = b.entity_type AND c.entity = b.entity
+        WHERE c.bin_seconds = {int(bin_seconds)}
+          AND (c.metric IN ({metrics}) OR (c.metric LIKE 'upstream.%' AND c.metric LIKE '%.share'))
+    )"""
     con.register("_ow_busy", busy)
     try:
         sql = f"""
             SELECT s.entity_type, s.entity, epoch(s.bin_start)::BIGINT AS t, s.metric, s.value
-            FROM signals s JOIN _ow_busy b ON s.entity_type = b.entity_type AND s.entity = b.entity
-            WHERE s.bin_seconds = ? AND s.bin_start >= ? AND s.bin_start <= ?
-              AND (s.metric IN ({metrics}) OR (s.metric LIKE 'upstream.%' AND s.metric LIKE '%.share'))
+            FROM ({dense_sql(source)}) s
+            WHERE s.bin_start >= ? AND s.bin_start <= ?
             ORDER BY s.entity_type, s.entity, t
         """
-        return con.sql(sql, params=[bin_seconds, _dt(lo), _dt(hi)]).to_arrow_table()
+        return con.sql(sql, params=[_dt(lo), _dt(hi)]).to_arrow_table()
     finally:
         con.unregister("_ow_busy")
 
@@ -100,50 +110,55 @@ def busy_entities(
     :func:`outagewatch.detect.replay.replay` runs): a visibility measure dipping by the minimum
     drop or missing in some bin, an hour with ``min_updates`` updates, or an upstream share that
     moves or is missing in a bin with routes (or a type with single-upstream detection).
-    ``global/all`` is always kept."""
+    ``global/all`` is always kept.
+
+    Reads ``signal_changes``, not the ``signals`` view: churn rows are stored as they are, and
+    the count, least and greatest of each state key's dense rows in the window come from the
+    grid ordinals its change rows cover (:func:`outagewatch.store.changes.carried_stats_sql`),
+    without spreading them over every bin."""
     kinds = ", ".join(f"'{t}'" for t in {*types, "global"})
     single = ", ".join(f"'{t}'" for t in params.upstream.single_entity_types) or "''"
     o, i, u = params.outage, params.instability, params.upstream
     limit = min(u.min_margin / 2, u.share_drop)
     gapless = all(ok for _, ok in grid)
     hours = "1 hour" if gapless else "100 years"
+    measures = ", ".join(f"'{m}'" for m in outage.MEASURES)
+    shares = "(metric LIKE 'upstream.%' AND metric LIKE '%.share')"
+    source = f"""(
+        SELECT * FROM signal_changes WHERE bin_seconds = {int(bin_seconds)} AND entity_type IN ({kinds})
+          AND (metric IN ({measures}, 'upstream.count') OR {shares})
+    )"""
     sql = f"""
-        WITH w AS (
-            SELECT * FROM signals WHERE bin_seconds = ? AND bin_start >= ? AND bin_start <= ?
-              AND entity_type IN ({kinds})
-        ),
+        WITH stats AS ({carried_stats_sql(source)}),
         vis AS (
-            SELECT entity_type, entity FROM w
-            WHERE metric IN ('{outage.MEASURES[0]}', '{outage.MEASURES[1]}')
-            GROUP BY entity_type, entity, metric
-            HAVING max(value) >= {o.min_baseline} AND (count(*) < {len(grid)}
-                OR min(value) <= max(value) - greatest({o.min_drop_share} * max(value), {o.min_drop_abs}))
+            SELECT entity_type, entity FROM stats
+            WHERE metric IN ({measures}) AND greatest >= {o.min_baseline} AND (n < {len(grid)}
+                OR least <= greatest - greatest({o.min_drop_share} * greatest, {o.min_drop_abs}))
         ),
         churn AS (
             SELECT entity_type, entity FROM (
                 SELECT entity_type, entity, sum(value) OVER (
                     PARTITION BY entity_type, entity ORDER BY bin_start
                     RANGE BETWEEN INTERVAL '{hours}' PRECEDING AND CURRENT ROW) AS s
-                FROM w WHERE metric = '{UPDATES}'
+                FROM signal_changes
+                WHERE bin_seconds = {int(bin_seconds)} AND bin_start >= $lo AND bin_start <= $hi
+                  AND entity_type IN ({kinds}) AND metric = '{UPDATES}'
             ) GROUP BY entity_type, entity HAVING max(s) >= {i.min_updates}
         ),
         ups AS (
             SELECT u.entity_type, u.entity FROM (
-                SELECT entity_type, entity, metric, max(value) - min(value) AS spread, count(*) AS n
-                FROM w WHERE metric LIKE 'upstream.%' AND metric LIKE '%.share'
-                GROUP BY entity_type, entity, metric
+                SELECT entity_type, entity, greatest - least AS spread, n FROM stats WHERE {shares}
             ) u JOIN (
-                SELECT entity_type, entity, count(*) AS n FROM w WHERE metric = 'upstream.count' AND value > 0
-                GROUP BY entity_type, entity
+                SELECT entity_type, entity, n FROM stats WHERE metric = 'upstream.count'
             ) c ON u.entity_type = c.entity_type AND u.entity = c.entity
             GROUP BY u.entity_type, u.entity
             HAVING max(u.spread) >= {limit} OR min(u.n) < max(c.n) OR u.entity_type IN ({single})
-        ),
+        )
         SELECT * FROM vis UNION SELECT * FROM churn UNION SELECT * FROM ups
         UNION SELECT 'global', 'all'
     """
     lo, hi = grid[0][0], grid[-1][0]
-    return con.sql(sql, params=[bin_seconds, _dt(lo), _dt(hi)]).to_arrow_table()
+    return con.sql(sql, params={"lo": _dt(lo), "hi": _dt(hi)}).to_arrow_table()
 
 
 @dataclass(frozen=True, slots=True)

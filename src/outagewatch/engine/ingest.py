@@ -84,7 +84,7 @@ class RunSummary:
     elements: int = 0
     problems: int = 0
     bins: int = 0
-    signal_rows: int = 0
+    signal_rows: int = 0  # signal change rows stored (docs/signals.md, "Store")
     seconds: float = 0.0
     first_bin: datetime | None = None
     last_bin: datetime | None = None

@@ -1,9 +1,15 @@
 """Detectors run incrementally: one :func:`outagewatch.detect.step` per entity per closed bin.
 
-An entity is stepped when it has signal rows in the bin or already has detector state (an
-entity whose prefixes all vanished writes no visibility rows; its point is all zeros, which is
-exactly what the outage detector must see). A bin is incomplete when it overlaps a gap in the
-stream; it is unreliable when the full-feed peer set is too small or just shrank
+Bins arrive change-coded (:mod:`outagewatch.signals.changes`): churn rows, plus the state rows
+whose value changed, or every state value on a keyframe (the engine's first bin, also after a
+restart). The detectors keep the state values they read, per entity, themselves (a keyframe
+starts them afresh), so each entity gets the same :class:`~outagewatch.detect.Point` as from
+the dense rows of the bin.
+
+An entity is stepped when it has state values, churn rows in the bin or already has detector
+state (an entity whose prefixes all vanished has no visibility values; its point is all zeros,
+which is exactly what the outage detector must see). A bin is incomplete when it overlaps a gap
+in the stream; it is unreliable when the full-feed peer set is too small or just shrank
 (:func:`outagewatch.detect.point.reliable_bins`, the same rule as replay over the store).
 """
 
@@ -18,6 +24,7 @@ import pyarrow.compute as pc
 
 from outagewatch.detect import Event, Point, State, initial, state_to_json, step
 from outagewatch.detect.point import DETECTOR_METRICS, FULL_FEED_V4, FULL_FEED_V6, reliable_bins
+from outagewatch.signals.changes import is_churn, keeps_zero
 
 Key = tuple[str, str]
 
@@ -28,10 +35,16 @@ class LiveDetectors:
         self.min_peers = min_peers
         self.states: dict[Key, State] = {}
         self.previous_peers: dict[str, float] = {}  # full-feed peer counts of the last bin
+        self.carried: dict[Key, dict[str, float]] = {}  # state values a detector reads, per entity
 
-    def step_bin(self, signals: pa.Table, bin_start: int, bin_seconds: int, complete: bool) -> list[Event]:
-        """Step every relevant entity over one bin's finalised signal rows."""
-        metrics = _by_entity(signals, self.entity_types)
+    def step_bin(
+        self, signals: pa.Table, bin_start: int, bin_seconds: int, complete: bool, *, keyframe: bool
+    ) -> list[Event]:
+        """Step every relevant entity over one bin's change-coded signal rows."""
+        churn = self._take(signals, keyframe)
+        metrics = {k: dict(v) for k, v in self.carried.items()}
+        for key, values in churn.items():
+            metrics.setdefault(key, {}).update(values)
         glob = metrics.get(("global", "all"), {})
         peers = {m: glob.get(m, 0.0) for m in (FULL_FEED_V4, FULL_FEED_V6)}
         rows = [(bin_start - bin_seconds, m, v) for m, v in self.previous_peers.items()]
@@ -48,6 +61,24 @@ class LiveDetectors:
             events.extend(new)
         return events
 
+    def _take(self, signals: pa.Table, keyframe: bool) -> dict[Key, dict[str, float]]:
+        """Carry the bin's state rows (a 0 the dense form drops ends a value); its churn rows."""
+        if keyframe:
+            self.carried = {}
+        churn: dict[Key, dict[str, float]] = {}
+        for t, e, m, v in _wanted(signals, self.entity_types):
+            key = (t, e)
+            if is_churn(m):
+                churn.setdefault(key, {})[m] = v
+            elif v != 0 or keeps_zero(t, m):
+                self.carried.setdefault(key, {})[m] = v
+            elif key in self.carried:
+                values = self.carried[key]
+                values.pop(m, None)
+                if not values:
+                    del self.carried[key]
+        return churn
+
     def dumps(self) -> bytes:
         """The detector states, pickled (the detectors' own format for live checkpoints)."""
         return pickle.dumps((self.states, self.previous_peers), protocol=pickle.HIGHEST_PROTOCOL)
@@ -63,8 +94,8 @@ class LiveDetectors:
         return {f"{t}|{e}": state_to_json(s) for (t, e), s in self.states.items()}
 
 
-def _by_entity(signals: pa.Table, entity_types: Sequence[str]) -> dict[Key, dict[str, float]]:
-    """``(entity_type, entity) → {metric: value}`` for the metrics a detector reads."""
+def _wanted(signals: pa.Table, entity_types: Sequence[str]) -> list[tuple[str, str, str, float]]:
+    """``(entity_type, entity, metric, value)`` rows of the metrics a detector reads."""
     signals = signals.select(["entity_type", "entity", "metric", "value"])
     strings = [(n, pa.string()) for n in ("entity_type", "entity", "metric")]
     signals = signals.cast(pa.schema([*strings, ("value", pa.float64())]))
@@ -74,9 +105,6 @@ def _by_entity(signals: pa.Table, entity_types: Sequence[str]) -> dict[Key, dict
         pc.and_(pc.starts_with(metric, "upstream."), pc.ends_with(metric, ".share")),
     )
     keep = pc.and_(wanted, pc.is_in(signals["entity_type"], pa.array([*entity_types, "global"])))
-    rows = signals.filter(keep).select(["entity_type", "entity", "metric", "value"])
-    out: dict[Key, dict[str, float]] = {}
+    rows = signals.filter(keep)
     cols = [rows[c].to_pylist() for c in ("entity_type", "entity", "metric", "value")]
-    for t, e, m, v in zip(*cols, strict=True):
-        out.setdefault((t, e), {})[m] = v
-    return out
+    return list(zip(*cols, strict=True))

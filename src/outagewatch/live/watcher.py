@@ -37,9 +37,9 @@ from outagewatch.live.metrics import LiveMetrics
 from outagewatch.model.problem import problems_table
 from outagewatch.parse.rislive import decode
 from outagewatch.signals.engine import ClosedBin, SignalEngine
-from outagewatch.signals.partial import finalize
 from outagewatch.signals.snapshot import snapshot
-from outagewatch.store.writes import insert, replace_bins, upsert
+from outagewatch.store.changes import write_changes
+from outagewatch.store.writes import insert, upsert
 
 TS = pa.timestamp("us", tz="UTC")
 MAX_PROBLEMS_PER_BATCH = 100
@@ -168,12 +168,11 @@ class Watcher:
         start_s = cb.bin_start_us // 1_000_000
         end_s = start_s + cb.bin_seconds
         complete = not self._incomplete(cb.bin_start_us)
-        signals = finalize(cb.partial)
-        events = self.detectors.step_bin(signals, start_s, cb.bin_seconds, complete)
+        events = self.detectors.step_bin(cb.signals, start_s, cb.bin_seconds, complete, keyframe=cb.keyframe)
         try:
-            self._store(cb, signals, complete, events, write=insert)
+            self._store(cb, complete, events, write=insert)
         except duckdb.ConstraintException:  # the bin was stored before after all: replace it
-            self._store(cb, signals, complete, events, write=upsert)
+            self._store(cb, complete, events, write=upsert)
         self.metrics.lag("bin_close_lag_seconds", t0 - end_s)
         if events:
             self.metrics.lag("event_lag_seconds", time.time() - end_s)
@@ -189,14 +188,17 @@ class Watcher:
         self._checkpoint()
         self.metrics.lag("bin_processing_seconds", time.time() - t0)
 
-    def _store(
-        self, cb: ClosedBin, signals: pa.Table, complete: bool, events: list[Event], write: Any
-    ) -> None:
+    def _store(self, cb: ClosedBin, complete: bool, events: list[Event], write: Any) -> None:
         """One transaction per bin. A live bin is always new (bins up to the last stored one
-        are never emitted again, see ``floor_us``), so plain inserts serve; upserts otherwise."""
+        are never emitted again, see ``floor_us``), so plain inserts serve; upserts otherwise.
+        Its change-coded signals replace the bin's; the engine's first bin after a (re)start
+        is a keyframe, which ends the stored values it does not mention."""
         run_sql(self.con, "BEGIN TRANSACTION")
         try:
-            replace_bins(self.con, signals)
+            keyframes = [cb.bin_start_us] if cb.keyframe else []
+            write_changes(
+                self.con, cb.signals, bin_seconds=cb.bin_seconds, bins=[cb.bin_start_us], keyframes=keyframes
+            )
             write(self.con, "peers", cb.peers)
             upsert(self.con, "bins", _bins_row(cb, complete))
             self._write_events(events)

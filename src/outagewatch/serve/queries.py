@@ -1,4 +1,8 @@
-"""Read-only SQL over the store's tables, returning plain rows (dicts) for the API."""
+"""Read-only SQL over the store's tables, returning plain rows (dicts) for the API.
+
+Series read the dense ``signals`` view; which entities and metrics exist, and the latest bin,
+come from ``signal_changes`` and ``bins`` directly (the same answers, without carrying every
+value over every bin: :data:`outagewatch.store.changes.SHOWN`)."""
 
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ import numpy as np
 import pytz
 
 from outagewatch.serve.params import aggregate_for, aggregate_sql
+from outagewatch.store.changes import SHOWN
 
 HEADLINE_PREFERENCE = ("ff_50pct", "ff_any", "asn_50pct", "ff_25pct", "ff_75pct", "asn_25pct", "ff_100pct")
 
@@ -31,7 +36,9 @@ def fetch_rows(cur: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | Non
 
 
 def latest_bin(cur: duckdb.DuckDBPyConnection) -> datetime | None:
-    row = cur.execute("SELECT max(bin_start) FROM signals").fetchone()
+    row = cur.execute(
+        "SELECT greatest((SELECT max(bin_start) FROM bins), (SELECT max(bin_start) FROM signal_changes))"
+    ).fetchone()
     return None if row is None else row[0]
 
 
@@ -49,12 +56,13 @@ def entity_row(cur: duckdb.DuckDBPyConnection, entity_type: str, entity: str) ->
     """Name and country of a known entity (one that has signals, a name or prefixes)."""
     rows = fetch_rows(
         cur,
-        """
+        f"""
         WITH known AS (
             SELECT entity_type, entity FROM entities WHERE entity_type = ? AND entity = ?
             UNION SELECT entity_type, entity FROM entity_prefixes WHERE entity_type = ? AND entity = ?
             UNION SELECT entity_type, entity FROM
-                (SELECT entity_type, entity FROM signals WHERE entity_type = ? AND entity = ? LIMIT 1)
+                (SELECT entity_type, entity FROM signal_changes
+                 WHERE entity_type = ? AND entity = ? AND {SHOWN} LIMIT 1)
         )
         SELECT k.entity_type, k.entity, e.name, e.country FROM known k
         LEFT JOIN entities e USING (entity_type, entity) LIMIT 1
@@ -72,7 +80,7 @@ def list_entities(cur: duckdb.DuckDBPyConnection, entity_type: str | None) -> li
         cur,
         f"""
         WITH known AS (
-            SELECT DISTINCT entity_type, entity FROM signals {where}
+            SELECT DISTINCT entity_type, entity FROM signal_changes {where} AND {SHOWN}
             UNION SELECT entity_type, entity FROM entities {where}
         )
         SELECT k.entity_type, k.entity, e.name, e.country FROM known k
@@ -183,7 +191,8 @@ def metrics_of(cur: duckdb.DuckDBPyConnection, entity_type: str, entity: str) ->
         r["metric"]
         for r in fetch_rows(
             cur,
-            "SELECT DISTINCT metric FROM signals WHERE entity_type = ? AND entity = ? ORDER BY metric",
+            f"SELECT DISTINCT metric FROM signal_changes WHERE entity_type = ? AND entity = ? AND {SHOWN}"
+            " ORDER BY metric",
             [entity_type, entity],
         )
     ]
@@ -195,8 +204,8 @@ def headline_metric(cur: duckdb.DuckDBPyConnection, entity_type: str) -> str | N
         r["metric"]
         for r in fetch_rows(
             cur,
-            "SELECT DISTINCT metric FROM signals "
-            "WHERE entity_type = ? AND starts_with(metric, 'ipv4.visible_slash24.')",
+            "SELECT DISTINCT metric FROM signal_changes "
+            f"WHERE entity_type = ? AND starts_with(metric, 'ipv4.visible_slash24.') AND {SHOWN}",
             [entity_type],
         )
     }

@@ -1,4 +1,8 @@
-"""Parquet export of the store, one file per table."""
+"""Parquet export of the store, one file per table.
+
+Signals are exported twice: ``signal_changes.parquet`` as stored (change-coded, compact) and
+``signals.parquet``, the dense rows of the ``signals`` view, so readers of an export need not
+carry values forward themselves."""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ from pathlib import Path
 import duckdb
 
 EXPORT_TABLES = (
+    "signal_changes",
     "signals",
     "bins",
     "peers",
@@ -26,6 +31,7 @@ def export_parquet(con: duckdb.DuckDBPyConnection, out_dir: str | os.PathLike[st
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     existing = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+    # information_schema.tables lists views too (table_type 'VIEW'): ``signals`` is one
     counts: dict[str, int] = {}
     for table in EXPORT_TABLES:
         if table not in existing:

@@ -1,8 +1,8 @@
 """Bulk writes of an ingest run into the DuckDB store (Arrow in, never row by row).
 
-Signal rows replace their bins as a whole (:func:`replace_bins`); the other keyed tables are
-upserted by primary key. Re-ingesting the same files rewrites the same rows instead of
-duplicating them.
+Signal change rows replace their bins as a whole (:func:`outagewatch.store.changes.write_changes`);
+the other keyed tables are upserted by primary key. Re-ingesting the same files rewrites the
+same rows instead of duplicating them.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ import duckdb
 import pyarrow as pa
 
 _UPSERT_COLUMNS = {
-    "signals": ("bin_start", "bin_seconds", "entity_type", "entity", "metric", "value"),
     "bins": ("bin_start", "bin_seconds", "complete", "elements", "note"),
     "peers": (
         "bin_start",
@@ -37,47 +36,26 @@ _UPSERT_COLUMNS = {
 
 
 def upsert(con: duckdb.DuckDBPyConnection, table: str, data: pa.Table) -> int:
-    """Insert or replace ``data`` (columns named as in the table) into ``table``; returns rows."""
+    """Insert or replace ``data`` (columns named as in the table) into ``table``; returns rows.
+
+    ``signals`` (the dense view) takes dense rows key by key
+    (:func:`outagewatch.store.changes.upsert_dense`)."""
     if data.num_rows == 0:
         return 0
+    if table == "signals":
+        from outagewatch.store.changes import upsert_dense
+
+        return upsert_dense(con, data)
     cols = _UPSERT_COLUMNS[table]
     view = f"_ow_upsert_{table}"
     with registered(con, view, data.select(list(cols))):
         names = ", ".join(f'"{c}"' for c in cols)
-        if table == "signals":  # no primary key (schema v2): delete the same keys, then insert
-            keys = ", ".join(_SIGNAL_KEY)
-            con.execute(f"DELETE FROM signals WHERE ({keys}) IN (SELECT {keys} FROM {view})")
-            with unordered(con):
-                con.execute(f"INSERT INTO signals ({names}) SELECT {names} FROM {view}")
-        else:
-            con.execute(f"INSERT OR REPLACE INTO {table} ({names}) SELECT {names} FROM {view}")
-    return int(data.num_rows)
-
-
-_SIGNAL_KEY = ("bin_seconds", "bin_start", "entity_type", "entity", "metric")
-
-
-def replace_bins(con: duckdb.DuckDBPyConnection, data: pa.Table) -> int:
-    """Write signal rows, replacing every stored row of the same (bin_seconds, bin_start) bins.
-
-    The signals table has no primary key (schema v2): this is what keeps re-ingests idempotent,
-    exactly: a bin is rewritten as a whole."""
-    if data.num_rows == 0:
-        return 0
-    cols = _UPSERT_COLUMNS["signals"]
-    with registered(con, "_ow_signals", data.select(list(cols))):
-        con.execute(
-            "DELETE FROM signals WHERE (bin_seconds, bin_start) IN "
-            "(SELECT DISTINCT bin_seconds, bin_start FROM _ow_signals)"
-        )
-        names = ", ".join(cols)
-        with unordered(con):
-            con.execute(f"INSERT INTO signals ({names}) SELECT {names} FROM _ow_signals")
+        con.execute(f"INSERT OR REPLACE INTO {table} ({names}) SELECT {names} FROM {view}")
     return int(data.num_rows)
 
 
 def insert(con: duckdb.DuckDBPyConnection, table: str, data: pa.Table) -> int:
-    """Plain bulk insert (new rows only: problems, or the signals of bins not stored yet)."""
+    """Plain bulk insert of new rows (problems, peers of a new bin)."""
     if data.num_rows == 0:
         return 0
     view = f"_ow_insert_{table}"
@@ -89,12 +67,12 @@ def insert(con: duckdb.DuckDBPyConnection, table: str, data: pa.Table) -> int:
 
 @contextmanager
 def registered(con: duckdb.DuckDBPyConnection, name: str, data: pa.Table) -> Iterator[None]:
-    """``data`` readable as the view ``name`` inside (see :func:`_undo` on failures)."""
+    """``data`` readable as the view ``name`` inside (see :func:`undo` on failures)."""
     con.register(name, data)
     try:
         yield
     except BaseException:
-        _undo(lambda: con.unregister(name))
+        undo(lambda: con.unregister(name))
         raise
     con.unregister(name)
 
@@ -104,8 +82,8 @@ def unordered(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
     """Bulk inserts inside may store rows out of their input order.
 
     DuckDB then appends with all its threads instead of one: about half the time for the
-    signal rows of a week (36 M rows: 8.5 s → 4.7 s on two cores). Nothing reads the signals
-    table in insertion order; every reader sorts (ORDER BY) or aggregates. The connection's
+    dense signal rows of a week (36 M rows: 8.5 s → 4.7 s on two cores). Nothing reads the
+    signal rows in insertion order; every reader sorts (ORDER BY), aggregates, or partitions. The connection's
     own setting comes back afterwards, so other queries' results keep their order."""
     row = con.execute("SELECT current_setting('preserve_insertion_order')").fetchone()
     restore = f"SET preserve_insertion_order = {'true' if not row or row[0] else 'false'}"
@@ -113,12 +91,12 @@ def unordered(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
     try:
         yield
     except BaseException:
-        _undo(lambda: con.execute(restore))
+        undo(lambda: con.execute(restore))
         raise
     con.execute(restore)
 
 
-def _undo(step: Callable[[], object]) -> None:
+def undo(step: Callable[[], object]) -> None:
     """A clean-up step after a failed statement. A failed statement aborts DuckDB's
     transaction, and then every statement fails with "Current transaction is aborted"; that
     error must not hide the one that caused it (a constraint, a type, a full disk)."""

@@ -13,7 +13,7 @@ import os
 import re
 import time
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,6 +21,7 @@ from typing import Any, Protocol
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from outagewatch.engine.bin_writer import BinWriter
 from outagewatch.engine.entities import entity_tables
@@ -28,6 +29,7 @@ from outagewatch.model.problem import Problem, problems_table
 from outagewatch.signals.engine import DEFAULT_FULL_FEED_SHARE, ClosedBin, SignalEngine
 from outagewatch.signals.mapping import PrefixMapper
 from outagewatch.signals.snapshot import StateSnapshot, restore, snapshot
+from outagewatch.sources.read_ahead import read_ahead
 from outagewatch.store import state_files
 from outagewatch.store.db import connect
 from outagewatch.store.writes import RunRecord, ingested_digests, insert, upsert, write_run
@@ -210,6 +212,39 @@ def _first_timestamp(read_fn: ReadFn, path: str, collector: str) -> int | None:
     return None
 
 
+@dataclass(frozen=True, slots=True)
+class _FileRead:
+    """One input file read to its end: what its ``inputs`` row and the run's problems need."""
+
+    path: str
+    digest: str
+    nbytes: int
+    size: int
+    elements: int
+    first: int | None
+    last: int | None
+    problems: list[Problem]
+
+
+def _read_files(paths: list[str], read_fn: ReadFn, name: str) -> Iterator[pa.RecordBatch | _FileRead]:
+    """Every file's non-empty batches, then its :class:`_FileRead` (digest, time span, problems)."""
+    for path in paths:
+        digest, nbytes = file_digest(path)
+        reader = read_fn(path, name)
+        n, first, last = 0, None, None
+        for batch in reader:
+            if batch.num_rows == 0:
+                continue
+            span = pc.min_max(batch.column("timestamp").cast(pa.int64()))
+            lo, hi = int(span["min"].as_py()), int(span["max"].as_py())
+            n += batch.num_rows
+            first = lo if first is None else min(first, lo)
+            last = hi if last is None else max(last, hi)
+            yield batch
+        problems = list(getattr(reader, "problems", []))
+        yield _FileRead(path, digest, nbytes, os.path.getsize(path), n, first, last, problems)
+
+
 def _process(
     run: _Run,
     engine: SignalEngine,
@@ -221,28 +256,33 @@ def _process(
 ) -> pa.Table:
     """Feed every file to the engine (closed bins to ``run``); returns the ``inputs`` rows.
 
-    Runs while the bin writer owns the connection: it must not touch ``run.con``."""
-    sizes = [os.path.getsize(p) for p in paths]
-    total, done = sum(sizes), 0
+    The files are read (hashed, decoded) a few batches ahead on a second thread
+    (:func:`~outagewatch.sources.read_ahead.read_ahead`): the reader and the engine's core
+    both release the GIL, so on two cores reading overlaps with the signals. Runs while the
+    bin writer owns the connection: it must not touch ``run.con``."""
+    total, done = sum(os.path.getsize(p) for p in paths), 0
     input_rows = []
-    for path, size in zip(paths, sizes, strict=True):
-        digest, nbytes = file_digest(path)
-        if digest in done_before:
-            run.summary.already_ingested.append(path)
-        reader = read_fn(path, name)
-        n, first, last = 0, None, None
-        for batch in reader:
-            if batch.num_rows == 0:
-                continue
-            ts = batch.column("timestamp").cast(pa.int64()).to_numpy()
-            n += batch.num_rows
-            first = int(ts.min()) if first is None else min(first, int(ts.min()))
-            last = int(ts.max()) if last is None else max(last, int(ts.max()))
-            run.take(engine.feed(batch))
-        run.problem_rows.extend(getattr(reader, "problems", []))
-        run.summary.elements += n
-        input_rows.append((path, name, digest, nbytes, first, last, n, run.summary.run_id))
-        done += size
+    for item in read_ahead(_read_files(paths, read_fn, name)):
+        if isinstance(item, pa.RecordBatch):
+            run.take(engine.feed(item))
+            continue
+        if item.digest in done_before:
+            run.summary.already_ingested.append(item.path)
+        run.problem_rows.extend(item.problems)
+        run.summary.elements += item.elements
+        input_rows.append(
+            (
+                item.path,
+                name,
+                item.digest,
+                item.nbytes,
+                item.first,
+                item.last,
+                item.elements,
+                run.summary.run_id,
+            )
+        )
+        done += item.size
         if progress is not None:
             progress(done, total)
     run.summary.problems = len(run.problem_rows)

@@ -4,7 +4,7 @@
 
 Prints timings (wall and CPU) over the same MRT files (default: all 129 RIS update files of
 ris-2022-week, 2.59 M elements) and the ratios against the reader. The first three run in
-turn for ``--repeat`` rounds (default 3); the fastest run of each counts:
+turn for ``--repeat`` rounds (default 5); the fastest run of each counts:
 
 1. ``read_mrt`` alone (the named peer), one thread;
 2. reader + ``SignalEngine`` in one thread: every bin's signal rows built (change-coded: churn,
@@ -85,7 +85,7 @@ def main() -> None:
     ap.add_argument("--files", type=int, default=0, help="use only the first N files (0: all)")
     ap.add_argument("--bin", type=int, default=300)
     ap.add_argument("--skip-ingest", action="store_true")
-    ap.add_argument("--repeat", type=int, default=3, help="rounds; the fastest run of each counts")
+    ap.add_argument("--repeat", type=int, default=5, help="rounds; the fastest run of each counts")
     args = ap.parse_args()
     files = sorted(glob.glob(os.path.join(args.data, "*.gz")))
     if args.files:

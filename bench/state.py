@@ -78,12 +78,17 @@ def main() -> None:
     path_ids = st.paths.intern_facts(hashes, origin, upstream)
     group_of_prefix = rng.integers(0, groups, size=n_pfx)
     for p in range(args.peers):
-        key = np.uint64(p + 1)
-        st.peers.add_known(int(key), "bench", f"10.{p // 256}.{p % 256}.1", 64512 + p, 4)
-        keep = rng.random(n_pfx) < 0.97
-        rows = pfx_ids[keep]
-        chosen = group_of_prefix[keep] * variants + (p % variants)
-        st.set_routes(np.full(len(rows), p, dtype=np.int64), rows, path_ids[chosen])
+        st.peers.add_known(p + 1, "bench", f"10.{p // 256}.{p % 256}.1", 64512 + p, 4)
+    # prefix by prefix, every peer's route to it (as a TABLE_DUMP_V2 RIB holds them: one record
+    # per prefix), each peer keeping 97 % of the prefixes
+    chunk = 10_000
+    for lo in range(0, n_pfx, chunk):
+        ids = pfx_ids[lo : lo + chunk]
+        peer = np.tile(np.arange(args.peers, dtype=np.int64), len(ids))
+        prefix = np.repeat(ids, args.peers)
+        chosen = np.repeat(group_of_prefix[lo : lo + chunk], args.peers) * variants + peer % variants
+        keep = rng.random(len(peer)) < 0.97
+        st.set_routes(peer[keep], prefix[keep], path_ids[chosen[keep]])
     st.note_origins(path_ids[group_of_prefix * variants], pfx_ids)
     load_s = time.perf_counter() - t
     routes = st.route_count()

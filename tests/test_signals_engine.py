@@ -3,7 +3,6 @@ its shortcuts against full recounts, growth, and bad input."""
 
 from __future__ import annotations
 
-import ipaddress
 import pickle
 from fractions import Fraction
 
@@ -14,10 +13,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from engine_rows import densify, rows, table_dict
+from engine_streams import PATHS, PEERS, PREFIXES, WATCH, mapper
 from outagewatch.signals import _engine  # type: ignore[attr-defined]
 from outagewatch.signals.build import batch, element
 from outagewatch.signals.engine import ClosedBin, SignalEngine
-from outagewatch.signals.mapping import RangeMapper
 from outagewatch.signals.names import FIXED_METRICS
 from outagewatch.signals.partial import finalize
 from outagewatch.signals.snapshot import restore, snapshot
@@ -312,36 +311,6 @@ def test_kept_table_sizes_equal_a_recount_of_the_routes(bins: list[list[tuple[st
 
 # --- generated streams --------------------------------------------------------------------
 
-PEERS = [("192.0.2.1", 65001), ("192.0.2.2", 65002), ("192.0.2.3", 65002), ("2001:db8::9", 65009)]
-PREFIXES = [
-    "10.0.0.0/16",
-    "10.1.0.0/24",
-    "11.0.0.0/8",
-    "10.0.255.0/23",
-    "2001:db8:1::/48",
-    "12.0.0.0/25",
-    "2001:db8:2::/96",
-    "2001:db8:3::/48",
-]
-PATHS = [[64500, 3356, 100], [64501, 4837, 131279], [64502, 174, 100, 100], [64503, 100], [64504, 4837, 200]]
-WATCH = ["10.1.0.0/24", "2001:db8:1::/48"]
-
-
-def _mapper() -> RangeMapper:
-    ip = lambda s: int(ipaddress.ip_address(s))  # noqa: E731
-    return RangeMapper(
-        [
-            (ip("10.0.0.0"), ip("10.0.127.255"), "AA"),
-            (ip("10.0.128.0"), ip("10.255.255.255"), "BB"),
-            (ip("11.0.0.0"), ip("11.255.255.255"), "KP"),
-        ],
-        [
-            (ip("2001:db8::"), ip("2001:db8:3:7fff:ffff:ffff:ffff:ffff"), "KP"),
-            (ip("2001:db8:3:8000::"), ip("2001:db8:ffff:ffff:ffff:ffff:ffff:ffff"), "AA"),
-        ],
-    )
-
-
 EVENT = st.tuples(
     st.integers(0, 6 * BIN - 1),
     st.sampled_from("AAAWS"),
@@ -368,7 +337,7 @@ def _elements(
 
 
 def _make(**kw: object) -> SignalEngine:
-    return SignalEngine(bin_seconds=BIN, mapper=_mapper(), watch=WATCH, **kw)  # type: ignore[arg-type]
+    return SignalEngine(bin_seconds=BIN, mapper=mapper(), watch=WATCH, **kw)  # type: ignore[arg-type]
 
 
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -405,7 +374,7 @@ def test_the_shortcuts_equal_a_full_recount_every_bin(
 ) -> None:
     elements = _elements(events)
     kept = densify(_feed(_make(), elements))
-    recounted = densify(_feed(_Recounting(bin_seconds=BIN, mapper=_mapper(), watch=WATCH), elements))
+    recounted = densify(_feed(_Recounting(bin_seconds=BIN, mapper=mapper(), watch=WATCH), elements))
     assert kept == recounted
 
 

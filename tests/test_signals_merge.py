@@ -3,52 +3,21 @@
 from __future__ import annotations
 
 import functools
-import ipaddress
 import pickle
 
 import pyarrow as pa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from engine_streams import PATHS, PEERS, PREFIXES, WATCH, mapper
 from outagewatch.signals.build import batch, element
 from outagewatch.signals.engine import SignalEngine
-from outagewatch.signals.mapping import RangeMapper
 from outagewatch.signals.partial import KEYS, SignalPartial, empty, finalize, merge
 from outagewatch.signals.snapshot import restore, snapshot
 from outagewatch.signals.state import Rows
 
 BIN = 60
 T0 = 1_600_000_020 - 1_600_000_020 % BIN
-PEERS = [("192.0.2.1", 65001), ("192.0.2.2", 65002), ("192.0.2.3", 65002), ("2001:db8::9", 65009)]
-PREFIXES = [
-    "10.0.0.0/16",
-    "10.1.0.0/24",
-    "11.0.0.0/8",
-    "10.0.255.0/23",
-    "2001:db8:1::/48",
-    "12.0.0.0/25",
-    "2001:db8:2::/96",  # longer than /64: an odd weight (2^-48 /48s), also in its country row
-    "2001:db8:3::/48",  # split between two countries
-]
-PATHS = [[64500, 3356, 100], [64501, 4837, 131279], [64502, 174, 100, 100], [64503, 100], [64504, 4837, 200]]
-WATCH = ["10.1.0.0/24", "2001:db8:1::/48"]
-
-
-def _mapper() -> RangeMapper:
-    ip = lambda s: int(ipaddress.ip_address(s))  # noqa: E731
-    return RangeMapper(
-        [
-            (ip("10.0.0.0"), ip("10.0.127.255"), "AA"),
-            (ip("10.0.128.0"), ip("10.255.255.255"), "BB"),
-            (ip("11.0.0.0"), ip("11.255.255.255"), "KP"),
-        ],
-        [
-            (ip("2001:db8::"), ip("2001:db8:3:7fff:ffff:ffff:ffff:ffff"), "KP"),
-            (ip("2001:db8:3:8000::"), ip("2001:db8:ffff:ffff:ffff:ffff:ffff:ffff"), "AA"),
-        ],
-    )
-
-
 event = st.tuples(
     st.integers(0, 5 * BIN - 1),  # time offset
     st.sampled_from("AAAWS"),
@@ -73,7 +42,7 @@ def _rows(events: list[tuple[int, str, int, int, int, int]]) -> list[dict[str, o
 
 def _engine(state=None) -> SignalEngine:  # type: ignore[no-untyped-def]
     return SignalEngine(
-        bin_seconds=BIN, mapper=_mapper(), watch=WATCH, fill_gap_seconds=0, state=state, dense=True
+        bin_seconds=BIN, mapper=mapper(), watch=WATCH, fill_gap_seconds=0, state=state, dense=True
     )
 
 
@@ -195,7 +164,7 @@ def test_filled_gap_bins_equal_bins_recounted_from_the_state(
     rows = _rows(events)
 
     def make(cls: type[SignalEngine]) -> SignalEngine:
-        return cls(bin_seconds=BIN, mapper=_mapper(), watch=WATCH, fill_gap_seconds=20 * BIN, dense=True)
+        return cls(bin_seconds=BIN, mapper=mapper(), watch=WATCH, fill_gap_seconds=20 * BIN, dense=True)
 
     kept, recounted = _closed(make(SignalEngine), rows, 7), _closed(make(_Recounting), rows, 7)
     first = min(T0 + e[0] for e in events) // BIN
@@ -215,7 +184,7 @@ def test_incremental_visibility_equals_full_recount(
     rows = _rows(events)
 
     def make(cls: type[SignalEngine]) -> SignalEngine:
-        return cls(bin_seconds=BIN, mapper=_mapper(), watch=WATCH, fill_gap_seconds=0, dense=True)
+        return cls(bin_seconds=BIN, mapper=mapper(), watch=WATCH, fill_gap_seconds=0, dense=True)
 
     assert _closed(make(SignalEngine), rows, 5) == _closed(make(_Recounting), rows, 5)
 
@@ -243,6 +212,6 @@ def test_updates_applied_outside_a_bin_reach_the_next_bin(
         return [(b.bin_start_us, _table(b.partial)) for b in out]
 
     def make(cls: type[SignalEngine]) -> SignalEngine:
-        return cls(bin_seconds=BIN, mapper=_mapper(), watch=WATCH, fill_gap_seconds=0, dense=True)
+        return cls(bin_seconds=BIN, mapper=mapper(), watch=WATCH, fill_gap_seconds=0, dense=True)
 
     assert closed(make(SignalEngine)) == closed(make(_Recounting))

@@ -284,15 +284,6 @@ static int more_prefixes(Core *c) {
     return 0;
 }
 
-static inline uint64_t be64(const uint8_t *p) {
-    uint64_t v;
-    memcpy(&v, p, 8);
-#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-    v = __builtin_bswap64(v);
-#endif
-    return v;
-}
-
 void prefix_key(const uint8_t *addr, uint8_t plen, uint8_t afi, PrefixKey *k) {
     k->hi = be64(addr);
     k->lo = be64(addr + 8);

@@ -53,6 +53,16 @@ enum {
 
 typedef unsigned __int128 u128;
 
+/* 8 bytes read as a big-endian number (addresses: the first byte is the most significant) */
+static inline uint64_t be64(const uint8_t *p) {
+    uint64_t v;
+    memcpy(&v, p, 8);
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    v = __builtin_bswap64(v);
+#endif
+    return v;
+}
+
 /* an exact sum of weights in addresses: hi * 2^64 + lo (lo < 2^64) */
 typedef struct {
     __int128 hi;

@@ -41,20 +41,11 @@ static inline uint64_t mix64(uint64_t x) {
 
 static inline uint64_t fold(uint64_t h, uint64_t part, uint64_t i) { return mix64(h ^ mix64(part + i + 1)); }
 
-static inline uint64_t load_be64(const uint8_t *p) {
-    uint64_t v;
-    memcpy(&v, p, 8);
-#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-    v = __builtin_bswap64(v);
-#endif
-    return v;
-}
-
 /* a peer: its collector, address and address family (192.0.2.1 and c000:201:: are two peers) */
 uint64_t peer_key(uint64_t collector_hash, const uint8_t *ip, uint8_t afi) {
     uint64_t h = fold(0, collector_hash, 0);
-    h = fold(h, load_be64(ip), 1);
-    h = fold(h, load_be64(ip + 8), 2);
+    h = fold(h, be64(ip), 1);
+    h = fold(h, be64(ip + 8), 2);
     return fold(h, afi, 3);
 }
 

@@ -485,3 +485,7 @@ def test_the_core_refuses_bad_arguments() -> None:
         core.add_watch(7, "x")
     with pytest.raises(ValueError):
         core.ingest([], 2, False)
+    bare = _engine.Core.__new__(_engine.Core)  # never initialised: refused, not a crash
+    for call in (bare.counts, bare.peers, bare.routes, lambda: bare.prefixes(0, 0), lambda: bare.ingest([], 0, False)):
+        with pytest.raises(RuntimeError, match="not initialised"):
+            call()

@@ -4,15 +4,21 @@
 #include "core.h"
 
 
-int ow_reserve(void **p, int64_t *cap, int64_t need, size_t size) {
+int ow_reserve_cols(int64_t *cap, int64_t need, int64_t first, int k, void **const arrays[], const size_t sizes[]) {
     if (need <= *cap) return 0;
-    int64_t n = *cap ? *cap : 64;
+    int64_t n = *cap ? *cap : first;
     while (n < need) n *= 2;
-    void *q = realloc(*p, (size_t)n * size);
-    if (!q) return -1;
-    *p = q;
+    for (int j = 0; j < k; j++) { /* one that fails leaves the grown ones valid (and bigger) */
+        void *q = realloc(*arrays[j], (size_t)n * sizes[j]);
+        if (!q) return -1;
+        *arrays[j] = q;
+    }
     *cap = n;
     return 0;
+}
+
+int ow_reserve(void **p, int64_t *cap, int64_t need, size_t size) {
+    return ow_reserve_cols(cap, need, 64, 1, (void **const[]){p}, (const size_t[]){size});
 }
 
 int ow_reserve32(void **p, int32_t *cap, int32_t need, size_t size) {
@@ -396,16 +402,9 @@ int core_path(Core *c, uint64_t hash, uint32_t origin, uint32_t upstream, uint32
             int32_t pair = u64map_get(&c->pair_map, (uint64_t)origin << 32 | upstream, &pa);
             if (pair < 0) return -1;
             if (pa) {
-                if (pair >= c->pair_cap) {
-                    int32_t n = c->pair_cap ? c->pair_cap * 2 : 1024;
-                    void *x = realloc(c->pair_as, (size_t)n * 4), *y = realloc(c->pair_up, (size_t)n * 4);
-                    if (x) c->pair_as = x;
-                    if (y) c->pair_up = y;
-                    void *z = realloc(c->pair_cell, (size_t)n * 4);
-                    if (z) c->pair_cell = z;
-                    if (!x || !y || !z) return -1;
-                    c->pair_cap = n;
-                }
+                void **const cols[] = {(void **)&c->pair_as, (void **)&c->pair_up, (void **)&c->pair_cell};
+                if (ow_reserve_cols(&c->pair_cap, (int64_t)pair + 1, 1024, 3, cols, (const size_t[]){4, 4, 4}) < 0)
+                    return -1;
                 int ua;
                 int32_t up = u64map_get(&c->up_map, upstream, &ua);
                 if (up < 0) return -1;

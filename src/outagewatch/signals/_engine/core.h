@@ -178,7 +178,8 @@ typedef struct {
 
 /* the bin's churn: counts and reporting peers per touched entity */
 typedef struct {
-    int32_t n, cap, words;
+    int32_t n, words;
+    int64_t cap;
     int32_t *etype, *ent;
     int32_t *cnt;    /* [cap][4]: announcements, withdrawals, duplicates, path changes (16-byte rows) */
     uint64_t *mask;  /* [cap][words] */
@@ -271,7 +272,7 @@ typedef struct Core {
     U64Map up_map; /* upstream ASN -> upstream id */
     U64Map pair_map; /* origin << 32 | upstream -> pair id */
     int32_t *pair_as, *pair_up, *pair_cell;
-    int32_t pair_cap;
+    int64_t pair_cap;
 
     /* entities */
     EntTab ent[N_ET];
@@ -311,7 +312,9 @@ typedef struct Core {
     RepRows rep_rows;
 } Core;
 
-/* allocation helpers: grow *p (items of `size` bytes) to hold at least `need` items */
+/* allocation helpers: grow *p (items of `size` bytes) to hold at least `need` items, doubling;
+ * _cols: k parallel arrays (items of sizes[j] bytes) together, from `first` items */
+int ow_reserve_cols(int64_t *cap, int64_t need, int64_t first, int k, void **const arrays[], const size_t sizes[]);
 int ow_reserve(void **p, int64_t *cap, int64_t need, size_t size);
 int ow_reserve32(void **p, int32_t *cap, int32_t need, size_t size);
 

@@ -12,23 +12,10 @@
  */
 #include "core.h"
 
-static int rows_grow(Rows *r, int64_t need) {
-    if (need <= r->cap) return 0;
-    int64_t cap = r->cap ? r->cap : 4096;
-    while (cap < need) cap *= 2;
-    void *a = realloc(r->et, (size_t)cap * 4), *b = realloc(r->ent, (size_t)cap * 4);
-    if (a) r->et = a;
-    if (b) r->ent = b;
-    void *d = realloc(r->met, (size_t)cap * 4), *e = realloc(r->val, (size_t)cap * 8);
-    if (d) r->met = d;
-    if (e) r->val = e;
-    if (!a || !b || !d || !e) return -1;
-    r->cap = cap;
-    return 0;
-}
-
 int rows_push(Rows *r, int32_t et, int32_t ent, int32_t met, double val) {
-    if (r->n == r->cap && rows_grow(r, r->n + 1) < 0) return -1;
+    void **const cols[] = {(void **)&r->et, (void **)&r->ent, (void **)&r->met, (void **)&r->val};
+    if (r->n == r->cap && ow_reserve_cols(&r->cap, r->n + 1, 4096, 4, cols, (const size_t[]){4, 4, 4, 8}) < 0)
+        return -1;
     int64_t i = r->n++;
     r->et[i] = et;
     r->ent[i] = ent;
@@ -38,17 +25,9 @@ int rows_push(Rows *r, int32_t et, int32_t ent, int32_t met, double val) {
 }
 
 static int up_rows_push(UpRows *r, int32_t et, int32_t ent, uint32_t up, double routes) {
-    if (r->n == r->cap) {
-        int64_t cap = r->cap ? r->cap * 2 : 4096;
-        void *a = realloc(r->et, (size_t)cap * 4), *b = realloc(r->ent, (size_t)cap * 4);
-        if (a) r->et = a;
-        if (b) r->ent = b;
-        void *d = realloc(r->up, (size_t)cap * 4), *e = realloc(r->routes, (size_t)cap * 8);
-        if (d) r->up = d;
-        if (e) r->routes = e;
-        if (!a || !b || !d || !e) return -1;
-        r->cap = cap;
-    }
+    void **const cols[] = {(void **)&r->et, (void **)&r->ent, (void **)&r->up, (void **)&r->routes};
+    if (r->n == r->cap && ow_reserve_cols(&r->cap, r->n + 1, 4096, 4, cols, (const size_t[]){4, 4, 4, 8}) < 0)
+        return -1;
     int64_t i = r->n++;
     r->et[i] = et;
     r->ent[i] = ent;
@@ -58,16 +37,9 @@ static int up_rows_push(UpRows *r, int32_t et, int32_t ent, uint32_t up, double 
 }
 
 static int rep_rows_push(RepRows *r, int32_t et, int32_t ent, int32_t peer) {
-    if (r->n == r->cap) {
-        int64_t cap = r->cap ? r->cap * 2 : 4096;
-        void *a = realloc(r->et, (size_t)cap * 4), *b = realloc(r->ent, (size_t)cap * 4);
-        if (a) r->et = a;
-        if (b) r->ent = b;
-        void *d = realloc(r->peer, (size_t)cap * 4);
-        if (d) r->peer = d;
-        if (!a || !b || !d) return -1;
-        r->cap = cap;
-    }
+    void **const cols[] = {(void **)&r->et, (void **)&r->ent, (void **)&r->peer};
+    if (r->n == r->cap && ow_reserve_cols(&r->cap, r->n + 1, 4096, 3, cols, (const size_t[]){4, 4, 4}) < 0)
+        return -1;
     int64_t i = r->n++;
     r->et[i] = et;
     r->ent[i] = ent;
@@ -104,17 +76,10 @@ int churn_begin(Core *c) {
  * slot index the caller keeps (PrefixInfo.churn) */
 int32_t churn_slot_new(Core *c, int et, int32_t id) {
     Churn *h = &c->churn;
-    if (h->n == h->cap) {
-        int32_t cap = h->cap ? h->cap * 2 : 1024;
-        void *a = realloc(h->etype, (size_t)cap * 4), *b = realloc(h->ent, (size_t)cap * 4);
-        if (a) h->etype = a;
-        if (b) h->ent = b;
-        void *d = realloc(h->cnt, (size_t)cap * 4 * 4), *e = realloc(h->mask, (size_t)cap * (size_t)h->words * 8);
-        if (d) h->cnt = d;
-        if (e) h->mask = e;
-        if (!a || !b || !d || !e) return core_error(c, 2, "out of memory");
-        h->cap = cap;
-    }
+    void **const cols[] = {(void **)&h->etype, (void **)&h->ent, (void **)&h->cnt, (void **)&h->mask};
+    const size_t sizes[] = {4, 4, 4 * 4, (size_t)h->words * 8}; /* cnt rows: 16 bytes, malloc-aligned */
+    if (h->n == h->cap && ow_reserve_cols(&h->cap, h->n + 1, 1024, 4, cols, sizes) < 0)
+        return core_error(c, 2, "out of memory");
     int32_t s = h->n++;
     h->etype[s] = et;
     h->ent[s] = id;

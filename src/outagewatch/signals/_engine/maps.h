@@ -84,15 +84,8 @@ static int u64map_grow(U64Map *m, int32_t need) {
 /* the id of k, inserting it when new (*added = 1); -1 on allocation failure */
 static inline int32_t u64map_get(U64Map *m, uint64_t k, int *added) {
     *added = 0;
-    if (m->slots) {
-        size_t i = u64map_home(m, k);
-        for (;;) {
-            const Slot *s = &m->slots[i];
-            if (!s->id1) break;
-            if (s->key == k) return s->id1 - 1;
-            i = (i + 1) & m->mask;
-        }
-    }
+    int32_t found = u64map_find(m, k);
+    if (found >= 0) return found;
     if (u64map_grow(m, m->n + 1) < 0) return -1;
     size_t i = u64map_home(m, k);
     while (m->slots[i].id1) i = (i + 1) & m->mask;
@@ -154,20 +147,26 @@ static int prefixmap_grow(PrefixMap *m, int32_t need) {
     return 0;
 }
 
+/* the id of a prefix (slot hash h), or -1 when unknown */
+static inline int32_t prefixmap_find_h(const PrefixMap *m, uint64_t hi, uint64_t lo, uint8_t plen, uint8_t fam,
+                                       uint64_t h) {
+    if (!m->slots) return -1;
+    size_t i = (size_t)h & m->mask;
+    for (;;) {
+        const PrefixSlot *s = &m->slots[i];
+        if (!s->id1) return -1;
+        if (s->hi == hi && s->lo == lo && s->plen == plen && s->fam == fam) return s->id1 - 1;
+        i = (i + 1) & m->mask;
+    }
+}
+
 /* the id of a prefix (slot hash h), a new one (next_id, *added = 1) when unknown; -1 on
  * allocation failure */
 static inline int32_t prefixmap_get_h(PrefixMap *m, uint64_t hi, uint64_t lo, uint8_t plen, uint8_t fam, uint64_t h,
                                       int32_t next_id, int *added) {
     *added = 0;
-    if (m->slots) {
-        size_t i = (size_t)h & m->mask;
-        for (;;) {
-            const PrefixSlot *s = &m->slots[i];
-            if (!s->id1) break;
-            if (s->hi == hi && s->lo == lo && s->plen == plen && s->fam == fam) return s->id1 - 1;
-            i = (i + 1) & m->mask;
-        }
-    }
+    int32_t found = prefixmap_find_h(m, hi, lo, plen, fam, h);
+    if (found >= 0) return found;
     if (prefixmap_grow(m, m->n + 1) < 0) return -1;
     size_t i = (size_t)h & m->mask;
     while (m->slots[i].id1) i = (i + 1) & m->mask;
@@ -182,36 +181,8 @@ static inline int32_t prefixmap_get_h(PrefixMap *m, uint64_t hi, uint64_t lo, ui
     return next_id;
 }
 
-static inline int32_t prefixmap_get(PrefixMap *m, uint64_t hi, uint64_t lo, uint8_t plen, uint8_t fam,
-                                    int32_t next_id, int *added) {
-    return prefixmap_get_h(m, hi, lo, plen, fam, prefix_slot_hash(hi, lo, plen, fam), next_id, added);
-}
-
 static inline void prefixmap_prefetch(const PrefixMap *m, uint64_t h) {
     if (m->slots) ow_prefetch(&m->slots[(size_t)h & m->mask]);
-}
-
-static inline int32_t prefixmap_find_h(const PrefixMap *m, uint64_t hi, uint64_t lo, uint8_t plen, uint8_t fam,
-                                       uint64_t h) {
-    if (!m->slots) return -1;
-    size_t i = (size_t)h & m->mask;
-    for (;;) {
-        const PrefixSlot *s = &m->slots[i];
-        if (!s->id1) return -1;
-        if (s->hi == hi && s->lo == lo && s->plen == plen && s->fam == fam) return s->id1 - 1;
-        i = (i + 1) & m->mask;
-    }
-}
-
-static inline int32_t prefixmap_find(const PrefixMap *m, uint64_t hi, uint64_t lo, uint8_t plen, uint8_t fam) {
-    if (!m->slots) return -1;
-    size_t i = (size_t)prefix_slot_hash(hi, lo, plen, fam) & m->mask;
-    for (;;) {
-        const PrefixSlot *s = &m->slots[i];
-        if (!s->id1) return -1;
-        if (s->hi == hi && s->lo == lo && s->plen == plen && s->fam == fam) return s->id1 - 1;
-        i = (i + 1) & m->mask;
-    }
 }
 
 #endif

@@ -3,7 +3,7 @@
  *
  * Python (outagewatch.signals.state / engine) drives it bin by bin:
  *   ingest(parts, mode, count_churn)  element rows applied in order (or RIB rows set)
- *   close(keyframe, dense) full-feed peers, visibility, sums, upstreams -> the bin's rows
+ *   close(keyframe, dense, full_feed_share)  full-feed peers, visibility, sums, upstreams -> the bin's rows
  * and feeds it what lives in Python: country rows of new prefixes (the mapper), watched
  * prefixes, restored snapshots. Arrays go in and out as buffers (NumPy arrays in, bytes out);
  * the heavy calls release the GIL. A Core is not shared between threads: a second call while
@@ -28,7 +28,8 @@ static PyObject *raise_core(Core *c) {
     return NULL;
 }
 
-static int enter(Engine *e) {
+/* every method first: the core is initialised and no call that released the GIL is running */
+static int idle(Engine *e) {
     if (!e->ready) {
         PyErr_SetString(PyExc_RuntimeError, "signal engine core not initialised");
         return -1;
@@ -37,6 +38,12 @@ static int enter(Engine *e) {
         PyErr_SetString(PyExc_RuntimeError, "signal engine core used from two threads at once");
         return -1;
     }
+    return 0;
+}
+
+/* a call that may release the GIL: marks the core busy until it is done */
+static int enter(Engine *e) {
+    if (idle(e) < 0) return -1;
     e->busy = 1;
     return 0;
 }
@@ -246,6 +253,7 @@ static Py_ssize_t views(int k, PyObject **objs, Py_buffer *vs, const Py_ssize_t 
 PyDoc_STRVAR(add_peers_doc, "add_peers(keys, asns) -> ids\n\nPeers by key (uint64) with their ASN (uint32); int32 ids.");
 
 static PyObject *Engine_add_peers(Engine *e, PyObject *args) {
+    if (idle(e) < 0) return NULL;
     PyObject *o[2];
     Py_buffer v[2] = {{0}};
     static const Py_ssize_t sz[2] = {8, 4};
@@ -277,6 +285,7 @@ PyDoc_STRVAR(add_prefixes_doc,
 "when new.");
 
 static PyObject *Engine_add_prefixes(Engine *e, PyObject *args) {
+    if (idle(e) < 0) return NULL;
     PyObject *o[3];
     Py_buffer v[3] = {{0}};
     if (!PyArg_ParseTuple(args, "OOO", &o[0], &o[1], &o[2])) return NULL;
@@ -310,6 +319,7 @@ PyDoc_STRVAR(intern_paths_doc,
 "ASNs (uint32), made when new (restoring a snapshot).");
 
 static PyObject *Engine_intern_paths(Engine *e, PyObject *args) {
+    if (idle(e) < 0) return NULL;
     PyObject *o[3];
     Py_buffer v[3] = {{0}};
     static const Py_ssize_t sz[3] = {8, 4, 4};
@@ -371,6 +381,7 @@ PyDoc_STRVAR(add_origins_doc,
 "add_origins(keys)\n\nOrigin ASNs known to have been announced: uint64 keys origin * 8 + afi (AS entities made).");
 
 static PyObject *Engine_add_origins(Engine *e, PyObject *args) {
+    if (idle(e) < 0) return NULL;
     PyObject *o;
     Py_buffer v = {0};
     if (!PyArg_ParseTuple(args, "O", &o)) return NULL;
@@ -399,6 +410,7 @@ static PyObject *Engine_add_origins(Engine *e, PyObject *args) {
 PyDoc_STRVAR(add_countries_doc, "add_countries(codes)\n\nNew countries (str codes), in order: their entity ids follow the ones made before.");
 
 static PyObject *Engine_add_countries(Engine *e, PyObject *args) {
+    if (idle(e) < 0) return NULL;
     PyObject *codes;
     if (!PyArg_ParseTuple(args, "O", &codes)) return NULL;
     PyObject *seq = PySequence_Fast(codes, "codes must be a sequence of str");
@@ -420,6 +432,7 @@ PyDoc_STRVAR(set_fixed_metrics_doc,
 "set_fixed_metrics(names)\n\nThe fixed metric catalogue (metric ids 0 .. M_UP_BASE - 1), before any upstream is known.");
 
 static PyObject *Engine_set_fixed_metrics(Engine *e, PyObject *args) {
+    if (idle(e) < 0) return NULL;
     PyObject *names;
     if (!PyArg_ParseTuple(args, "O", &names)) return NULL;
     Core *c = &e->core;
@@ -446,6 +459,7 @@ PyDoc_STRVAR(names_doc,
 "to the first name's start, one more than names) and UTF-8 bytes.");
 
 static PyObject *Engine_names(Engine *e, PyObject *args) {
+    if (idle(e) < 0) return NULL;
     int kind, since;
     if (!PyArg_ParseTuple(args, "ii", &kind, &since)) return NULL;
     const StrList *s = kind == 0 ? &e->core.ent_names : &e->core.met_names;
@@ -465,6 +479,7 @@ PyDoc_STRVAR(add_country_rows_doc,
 "their weight in addresses as two uint64 halves.");
 
 static PyObject *Engine_add_country_rows(Engine *e, PyObject *args) {
+    if (idle(e) < 0) return NULL;
     int n_pfx;
     PyObject *o[4];
     Py_buffer v[4] = {{0}};
@@ -489,6 +504,7 @@ static PyObject *Engine_add_country_rows(Engine *e, PyObject *args) {
 PyDoc_STRVAR(add_watch_doc, "add_watch(prefix, text)\n\nWatch a prefix (its id; its name); returns its prefix entity id.");
 
 static PyObject *Engine_add_watch(Engine *e, PyObject *args) {
+    if (idle(e) < 0) return NULL;
     int p;
     const char *text;
     Py_ssize_t len;
@@ -504,6 +520,7 @@ PyDoc_STRVAR(peer_rows_doc,
 "int32 peer id, uint8 afi, int64 table size, uint8 full feed (last close); and every peer's ASN (uint32).");
 
 static PyObject *Engine_peer_rows(Engine *e, PyObject *unused) {
+    if (idle(e) < 0) return NULL;
     Core *c = &e->core;
     int32_t n = c->n_peers;
     int32_t *id = malloc((size_t)(2 * n + 1) * 4);
@@ -535,6 +552,7 @@ static PyObject *Engine_peer_rows(Engine *e, PyObject *unused) {
 PyDoc_STRVAR(prefixes_doc, "prefixes(lo, hi) -> (afi, addr, plen)\n\nThe prefixes with ids lo .. hi - 1 (bytes).");
 
 static PyObject *Engine_prefixes(Engine *e, PyObject *args) {
+    if (idle(e) < 0) return NULL;
     int lo, hi;
     if (!PyArg_ParseTuple(args, "ii", &lo, &hi)) return NULL;
     Core *c = &e->core;
@@ -563,6 +581,7 @@ static PyObject *Engine_prefixes(Engine *e, PyObject *args) {
 PyDoc_STRVAR(paths_doc, "paths(lo, hi) -> (hash, origin, upstream)\n\nThe paths with ids lo .. hi - 1 (bytes; id 0 is no route).");
 
 static PyObject *Engine_paths(Engine *e, PyObject *args) {
+    if (idle(e) < 0) return NULL;
     int lo, hi;
     if (!PyArg_ParseTuple(args, "ii", &lo, &hi)) return NULL;
     Core *c = &e->core;
@@ -593,6 +612,7 @@ PyDoc_STRVAR(peers_doc,
 "prefixes (int64 pairs), times cleared (int64), full feed for IPv4 and IPv6 at the last close (uint8 pairs).");
 
 static PyObject *Engine_peers(Engine *e, PyObject *unused) {
+    if (idle(e) < 0) return NULL;
     Core *c = &e->core;
     int32_t n = c->n_peers;
     uint8_t *ff = malloc((size_t)(n ? 2 * n : 1));
@@ -611,6 +631,7 @@ static PyObject *Engine_peers(Engine *e, PyObject *unused) {
 PyDoc_STRVAR(asns_doc, "as_asns(lo, hi) -> bytes\n\nThe origin ASNs (uint32) of AS entity ids lo .. hi - 1.");
 
 static PyObject *Engine_as_asns(Engine *e, PyObject *args) {
+    if (idle(e) < 0) return NULL;
     int lo, hi;
     if (!PyArg_ParseTuple(args, "ii", &lo, &hi)) return NULL;
     const U64Map *m = &e->core.as_map;
@@ -626,6 +647,7 @@ static PyObject *Engine_as_asns(Engine *e, PyObject *args) {
 PyDoc_STRVAR(up_asns_doc, "up_asns(lo, hi) -> bytes\n\nThe upstream ASNs (uint32) of upstream ids lo .. hi - 1.");
 
 static PyObject *Engine_up_asns(Engine *e, PyObject *args) {
+    if (idle(e) < 0) return NULL;
     int lo, hi;
     if (!PyArg_ParseTuple(args, "ii", &lo, &hi)) return NULL;
     const U64Map *m = &e->core.up_map;
@@ -642,6 +664,7 @@ PyDoc_STRVAR(routes_doc,
 "routes() -> (peers, prefixes, paths)\n\nEvery route (int32 peer, int32 prefix, uint32 path id), peer by peer, prefixes ascending.");
 
 static PyObject *Engine_routes(Engine *e, PyObject *unused) {
+    if (idle(e) < 0) return NULL;
     Core *c = &e->core;
     int64_t n = 0;
     for (int32_t q = 0; q < c->n_peers; q++) n += c->peer_size[2 * q] + c->peer_size[2 * q + 1];
@@ -675,6 +698,7 @@ PyDoc_STRVAR(origin_keys_doc,
 "origin_keys() -> bytes\n\nEvery (origin ASN, family) announced, as uint64 origin * 8 + afi (origin 0: unknown).");
 
 static PyObject *Engine_origin_keys(Engine *e, PyObject *unused) {
+    if (idle(e) < 0) return NULL;
     Core *c = &e->core;
     int32_t n_as = c->as_map.n;
     uint64_t *k = malloc((size_t)(2 * n_as + 2) * 8);
@@ -694,6 +718,7 @@ PyDoc_STRVAR(levels_doc,
 "levels() -> (ff_level, asn_level)\n\nEach prefix's visibility level codes at the last close (uint8 bytes).");
 
 static PyObject *Engine_levels(Engine *e, PyObject *unused) {
+    if (idle(e) < 0) return NULL;
     Core *c = &e->core;
     uint8_t *f = malloc((size_t)c->n_pfx + 1), *a = malloc((size_t)c->n_pfx + 1);
     PyObject *out = NULL;
@@ -714,6 +739,7 @@ static PyObject *Engine_levels(Engine *e, PyObject *unused) {
 PyDoc_STRVAR(recount_doc, "recount()\n\nRecount everything from the routes at the next close (as after a RIB load).");
 
 static PyObject *Engine_recount(Engine *e, PyObject *unused) {
+    if (idle(e) < 0) return NULL;
     e->core.need_full = 1;
     Py_RETURN_NONE;
 }
@@ -722,6 +748,7 @@ PyDoc_STRVAR(sizes_doc,
 "sizes() -> (prefixes, mapped, entity_names, metric_names)\n\nThe counts a bin close looks at.");
 
 static PyObject *Engine_sizes(Engine *e, PyObject *unused) {
+    if (idle(e) < 0) return NULL;
     Core *c = &e->core;
     return Py_BuildValue("iiii", c->n_pfx, c->n_mapped, c->ent_names.n, c->met_names.n);
 }
@@ -729,6 +756,7 @@ static PyObject *Engine_sizes(Engine *e, PyObject *unused) {
 PyDoc_STRVAR(counts_doc, "counts() -> dict\n\nTable sizes and the state version (bumped by every route change).");
 
 static PyObject *Engine_counts(Engine *e, PyObject *unused) {
+    if (idle(e) < 0) return NULL;
     Core *c = &e->core;
     size_t nbytes = c->routes_bytes + c->bits_bytes +
                     (size_t)c->pfx_cap * 40 + (c->pmap.mask + 1) * sizeof(PrefixSlot) + u64map_nbytes(&c->paths) +

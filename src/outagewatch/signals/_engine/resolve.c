@@ -170,7 +170,7 @@ static inline int same16(const uint8_t *a, const uint8_t *b) {
  * take) */
 static inline int row_kind(const Part *pt, int64_t i, int mode) {
     const DictCol *d = &pt->cols.kind;
-    int64_t k = d->idx_width == 1 ? ((const int8_t *)d->idx)[i] : ((const int32_t *)d->idx)[i];
+    int64_t k = dict_index(d, i);
     int kind = (uint64_t)k < 16 ? pt->kind_map[k] : -1;
     if (mode == MODE_RIB) return kind == K_RIB ? K_RIB : K_OTHER;
     return kind == K_ANNOUNCE || kind == K_WITHDRAW || kind == K_STATE ? kind : K_SKIP;
@@ -233,7 +233,7 @@ int row_ids(Core *c, Row *r, LastRow *lr) {
     int64_t i = r->ref.row;
     if (r->kind == K_OTHER) return 0;
     const DictCol *d = &e->collector;
-    int64_t coll = d->idx_width == 1 ? ((const int8_t *)d->idx)[i] : ((const int32_t *)d->idx)[i];
+    int64_t coll = dict_index(d, i);
     if (pt != lr->pt || coll != lr->coll || !same16(e->peer_ip + 16 * i, lr->ip) || e->peer_afi[i] != lr->afi)
         if (new_peer(c, pt, i, coll, r->ref.pos, lr) < 0) return -1;
     int32_t peer = lr->peer;

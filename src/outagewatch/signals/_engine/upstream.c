@@ -13,15 +13,9 @@
 static void up_mark(Core *c, int et, int32_t id) {
     EntTab *t = &c->ent[et];
     if (t->flags[id] & F_UPDIRTY) return;
-    if (t->n_up_dirty == t->up_dirty_cap) {
-        int32_t cap = t->up_dirty_cap ? t->up_dirty_cap * 2 : 256;
-        int32_t *d = realloc(t->up_dirty, (size_t)cap * 4);
-        if (!d) {
-            c->lost_marks = 1; /* emit_bin reports it */
-            return;
-        }
-        t->up_dirty = d;
-        t->up_dirty_cap = cap;
+    if (ow_reserve32((void **)&t->up_dirty, &t->up_dirty_cap, t->n_up_dirty + 1, 4) < 0) {
+        c->lost_marks = 1; /* emit_bin reports it */
+        return;
     }
     t->flags[id] |= F_UPDIRTY;
     t->up_dirty[t->n_up_dirty++] = id;

@@ -40,15 +40,9 @@ void ent_mark(Core *c, int et, int32_t id, int fam) {
         return;
     }
     t->flags[id] |= bit;
-    if (t->n_dirty == t->dirty_cap) {
-        int32_t cap = t->dirty_cap ? t->dirty_cap * 2 : 256;
-        int32_t *d = realloc(t->dirty, (size_t)cap * 4);
-        if (!d) {
-            c->lost_marks = 1; /* emit_bin reports it */
-            return;
-        }
-        t->dirty = d;
-        t->dirty_cap = cap;
+    if (ow_reserve32((void **)&t->dirty, &t->dirty_cap, t->n_dirty + 1, 4) < 0) {
+        c->lost_marks = 1; /* emit_bin reports it */
+        return;
     }
     t->dirty[t->n_dirty++] = id;
 }

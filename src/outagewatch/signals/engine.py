@@ -9,14 +9,13 @@ longer gaps are treated as missing data and produce no bins.
 A closed bin's ``signals`` are **change-coded**: its churn rows, and the state values
 (visibility, full-feed peers, upstreams) that differ from the engine's previous bin; the
 engine's first bin is a *keyframe* holding every state value. Readers carry state values
-forward (docs/signals.md, "Change-coded rows"). With ``dense=True`` every bin is a keyframe
+forward (docs/signals.md, "Change-coded signals"). With ``dense=True`` every bin is a keyframe
 and also carries its mergeable :class:`~outagewatch.signals.partial.SignalPartial` (the Dask
 path merges those).
 
 The work is done by the compiled core (:mod:`outagewatch.signals._engine`, reached through
-:class:`~outagewatch.signals.state.RoutingState`): per bin one call resolves the elements to ids,
-one applies them, one closes the bin and writes its rows. This module keeps the bins and the
-names.
+:class:`~outagewatch.signals.state.RoutingState`): per bin one call applies its elements, one
+closes the bin and writes its rows. This module keeps the bins and the names.
 """
 
 from __future__ import annotations
@@ -31,7 +30,8 @@ import pyarrow as pa
 from outagewatch.model.element import ELEMENT_SCHEMA
 from outagewatch.signals import _engine
 from outagewatch.signals.mapping import CountryIndex, PrefixMapper
-from outagewatch.signals.names import Names
+from outagewatch.signals.metrics import PEERS_REPORTING
+from outagewatch.signals.names import FIXED_METRICS, Names
 from outagewatch.signals.partial import (
     REPORTER_SCHEMA,
     SIGNAL_SCHEMA,
@@ -40,10 +40,10 @@ from outagewatch.signals.partial import (
     SignalPartial,
     timestamps,
 )
-from outagewatch.signals.state import MODE_BIN, RoutingState, Rows, parse_prefix
+from outagewatch.signals.state import MODE_BIN, RoutingState, Rows, parse_prefix, rib_rows
 
 DEFAULT_FULL_FEED_SHARE = 0.75
-FIXED_VALUE_METRICS = 43
+FIXED_VALUE_METRICS = FIXED_METRICS.index(PEERS_REPORTING)
 """Metric ids below this (visibility, full-feed peers, churn counts) are a dense partial's
 ``values``; the others (peers reporting, upstream rows) what finalize derives."""
 
@@ -186,15 +186,10 @@ class SignalEngine:
 
     def _without_rib(self, batch: pa.RecordBatch) -> pa.RecordBatch:
         """RIB rows inside a batch are applied at once as plain route settings; the rest stays."""
-        kind = batch.column("kind")
-        codes = [i for i, k in enumerate(kind.dictionary.to_pylist()) if k == "B"]
-        if not codes:
+        rib = rib_rows(batch)
+        if rib is None:
             return batch
-        indices = kind.indices.to_numpy(zero_copy_only=False)
-        rib = indices == codes[0] if len(codes) == 1 else np.isin(indices, codes)
-        if not rib.any():
-            return batch
-        self.state.load_rib(batch)
+        self.state.load_rib(batch, rib=rib)
         return batch.filter(pa.array(~rib))
 
     def flush(self) -> list[ClosedBin]:

@@ -21,7 +21,7 @@ from outagewatch.signals.growable import Growable
 U8 = npt.NDArray[np.uint8]
 
 
-def peer_ip_words(ip: U8) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.uint64]]:
+def _address_words(ip: U8) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.uint64]]:
     """The two big-endian 64-bit halves of 16-byte addresses."""
     words = np.ascontiguousarray(ip).view(">u8").reshape(-1, 2).astype(np.uint64)
     return words[:, 0].copy(), words[:, 1].copy()
@@ -54,7 +54,7 @@ class RangeMapper:
     def map_prefixes(
         self, afi: U8, prefix: U8, prefix_len: U8
     ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.str_], npt.NDArray[np.float64]]:
-        hi, _ = peer_ip_words(prefix)
+        hi, _ = _address_words(prefix)
         out_i, out_c, out_w = [], [], []
         sel = np.flatnonzero(afi == 4)
         if len(sel):

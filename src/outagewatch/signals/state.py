@@ -7,7 +7,7 @@ text), read-only copies of the tables for snapshots, entity tables and tests, an
 change routes outside a bin (a RIB dump, a restored snapshot, updates applied between bins).
 
 Element batches go to the core as they are (Arrow C data interface): :func:`parts_of` describes
-rows of a batch, :meth:`RoutingState.resolve` gives every row its ids.
+rows of a batch, :meth:`RoutingState.ingest` applies them.
 """
 
 from __future__ import annotations
@@ -65,6 +65,17 @@ def parts_of(rows: Sequence[Rows]) -> list[Part]:
         schema, array = r.batch.__arrow_c_array__()
         out.append((schema, array, r.lo, r.hi, _collector_hashes(names)))
     return out
+
+
+def rib_rows(batch: pa.RecordBatch) -> npt.NDArray[np.bool_] | None:
+    """Which rows of an element batch are RIB entries (kind ``B``); None when there are none."""
+    kind = batch.column("kind")
+    codes = [i for i, k in enumerate(kind.dictionary.to_pylist()) if k == "B"]
+    if not codes:
+        return None
+    indices = kind.indices.to_numpy(zero_copy_only=False)
+    rib = indices == codes[0] if len(codes) == 1 else np.isin(indices, codes)
+    return rib if rib.any() else None
 
 
 def _np(buf: bytes, dtype: npt.DTypeLike) -> npt.NDArray[np.generic]:
@@ -268,17 +279,21 @@ class RoutingState:
             rows = [Rows(rows, 0, rows.num_rows)]
         return self.ingest(rows, MODE_BIN)
 
-    def load_rib(self, batch: pa.RecordBatch, *, cleared: set[str] | None = None) -> int:
-        """Set the routes of a RIB batch's RIB rows. With ``cleared`` (the collectors of a dump
-        cleared so far), every peer of a collector not in it is cleared first, and the collector
-        added. Returns the RIB rows."""
-        kind = batch.column("kind")
-        codes = [i for i, k in enumerate(kind.dictionary.to_pylist()) if k == "B"]
-        if not codes:
-            return 0
-        rib = np.isin(kind.indices.to_numpy(zero_copy_only=False), codes)
-        if not rib.any():
-            return 0
+    def load_rib(
+        self,
+        batch: pa.RecordBatch,
+        *,
+        cleared: set[str] | None = None,
+        rib: npt.NDArray[np.bool_] | None = None,
+    ) -> int:
+        """Set the routes of a RIB batch's RIB rows (``rib``: :func:`rib_rows` of the batch, when
+        the caller has it). With ``cleared`` (the collectors of a dump cleared so far), every
+        peer of a collector not in it is cleared first, and the collector added. Returns the
+        RIB rows."""
+        if rib is None:
+            rib = rib_rows(batch)
+            if rib is None:
+                return 0
         if cleared is not None:
             coll = batch.column("collector")
             used = np.unique(coll.indices.to_numpy(zero_copy_only=False)[rib])

@@ -486,6 +486,12 @@ def test_the_core_refuses_bad_arguments() -> None:
     with pytest.raises(ValueError):
         core.ingest([], 2, False)
     bare = _engine.Core.__new__(_engine.Core)  # never initialised: refused, not a crash
-    for call in (bare.counts, bare.peers, bare.routes, lambda: bare.prefixes(0, 0), lambda: bare.ingest([], 0, False)):
+    for call in (
+        bare.counts,
+        bare.peers,
+        bare.routes,
+        lambda: bare.prefixes(0, 0),
+        lambda: bare.ingest([], 0, False),
+    ):
         with pytest.raises(RuntimeError, match="not initialised"):
             call()

@@ -101,7 +101,8 @@ typedef struct {
     int32_t *s6_idx; /* IPv6 sums are made on first use: index into s6/em6, or -1 */
     Sum6 *s6;
     double *em6;
-    int32_t n6, cap6;
+    int32_t n6;
+    int64_t cap6;
     int32_t *dirty, n_dirty, dirty_cap;
     int32_t *up_dirty, n_up_dirty, up_dirty_cap;
     int32_t *churn_slot; /* slot in the bin's churn pool, or -1 */
@@ -253,7 +254,8 @@ typedef struct Core {
     int32_t n_mapped;
     int32_t *crow_country;
     u128 *crow_w;
-    int32_t n_crows, crow_cap;
+    int32_t n_crows;
+    int64_t crow_cap;
 
     /* route matrix */
     uint32_t *routes; /* [pfx_cap][peer_cap] */

@@ -53,16 +53,9 @@ int entity_present(const Core *c, int et, int32_t id, int fam) {
 
 static Sum6 *sum6_of(EntTab *t, int32_t id) {
     if (t->s6_idx[id] < 0) {
-        if (t->n6 == t->cap6) {
-            int32_t cap = t->cap6 ? t->cap6 * 2 : 64;
-            Sum6 *s = realloc(t->s6, (size_t)cap * sizeof(Sum6));
-            if (!s) return NULL;
-            t->s6 = s;
-            double *e = realloc(t->em6, (size_t)cap * N_VIS * sizeof(double));
-            if (!e) return NULL;
-            t->em6 = e;
-            t->cap6 = cap;
-        }
+        void **const cols[] = {(void **)&t->s6, (void **)&t->em6};
+        if (ow_reserve_cols(&t->cap6, t->n6 + 1, 64, 2, cols, (const size_t[]){sizeof(Sum6), N_VIS * sizeof(double)}) < 0)
+            return NULL;
         int32_t k = t->n6++;
         memset(&t->s6[k], 0, sizeof(Sum6));
         memset(&t->em6[(size_t)k * N_VIS], 0, N_VIS * sizeof(double));
@@ -444,15 +437,9 @@ int core_add_country_rows(Core *c, int32_t n_prefixes, const int32_t *pfx, const
         if (pfx[k] < lo || pfx[k] >= hi || (k && pfx[k] < pfx[k - 1]) || country[k] < 0 || country[k] >= n_c)
             return core_error(c, 3, "country row %lld: prefix %d or country %d out of range", (long long)k, pfx[k],
                               country[k]);
-    if (n_rows > 0 && c->n_crows + n_rows > c->crow_cap) {
-        int32_t cap = c->crow_cap;
-        if (ow_reserve32((void **)&c->crow_country, &cap, c->n_crows + (int32_t)n_rows, 4) < 0)
-            return core_error(c, 2, "out of memory");
-        u128 *cw = realloc(c->crow_w, (size_t)cap * sizeof(u128));
-        if (!cw) return core_error(c, 2, "out of memory");
-        c->crow_w = cw;
-        c->crow_cap = cap;
-    }
+    void **const cols[] = {(void **)&c->crow_country, (void **)&c->crow_w};
+    if (ow_reserve_cols(&c->crow_cap, c->n_crows + n_rows, 64, 2, cols, (const size_t[]){4, sizeof(u128)}) < 0)
+        return core_error(c, 2, "out of memory");
     for (int32_t p = lo; p < hi; p++) {
         c->pfx[p].crow_start = c->n_crows;
         c->pfx[p].crow_n = 0;

@@ -98,6 +98,39 @@ def test_truncated_input_is_recorded_not_fatal(tmp_path: Path, files: list[Path]
     assert summary.bins == 2
 
 
+def test_files_the_reader_refuses_are_problems_and_the_rest_is_ingested(
+    tmp_path: Path, files: list[Path]
+) -> None:
+    empty, garbage = tmp_path / "empty.gz", tmp_path / "garbage.mrt"
+    empty.write_bytes(b"")
+    garbage.write_bytes(bytes(range(256)) * 20)
+    db, alone = tmp_path / "ow.duckdb", tmp_path / "alone.duckdb"
+    summary = ingest_files(db, [empty, files[0], garbage], collector="rrc04")
+    good = ingest_files(alone, [files[0]], collector="rrc04")
+    assert summary.elements == good.elements > 0 and summary.bins == good.bins
+    assert _rows(db, SIGNALS) == _rows(alone, SIGNALS)
+    probs = _rows(db, 'SELECT source, "offset", record_index, cause FROM problems ORDER BY source')
+    assert probs == [
+        (str(empty), 0, -1, "empty file"),
+        (str(garbage), 0, -1, probs[1][3]),
+    ]
+    assert probs[1][3].startswith("not an MRT file")
+    assert _rows(db, "SELECT count(*), sum(elements) FROM inputs") == [(3, good.elements)]
+
+
+def test_cli_refuses_an_unusable_rib_in_one_line_and_stores_nothing(
+    tmp_path: Path, files: list[Path]
+) -> None:
+    garbage = tmp_path / "rib.mrt"
+    garbage.write_bytes(bytes(range(256)) * 20)
+    db = tmp_path / "r.duckdb"
+    res = CliRunner().invoke(_app(), ["ingest", str(files[0]), "--rib", str(garbage), "--db", str(db)])
+    assert res.exit_code == 1
+    assert res.output.strip().startswith("error: ") and "not an MRT file" in res.output
+    assert "Traceback" not in res.output and "(nothing stored)" in res.output
+    assert _rows(db, "SELECT count(*) FROM runs") == [(0,)]
+
+
 def _app() -> typer.Typer:
     app = typer.Typer()
     for mod in (ingest_cmd, signals_cmd, export_cmd):

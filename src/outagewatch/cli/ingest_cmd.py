@@ -12,6 +12,7 @@ import typer
 
 from outagewatch.engine.ingest import RunSummary, ingest_files
 from outagewatch.engine.lookups import as_info_from_files, default_mapper
+from outagewatch.model.problem import MrtError
 
 
 @contextmanager
@@ -88,19 +89,23 @@ def ingest(
             raise typer.BadParameter(f"--watch-prefix {p}: {exc}") from exc
     mapper = None if no_countries else default_mapper(countries or [])
     info = as_info_from_files(as_names) if as_names else None
-    with _progress(sys.stderr.isatty()) as progress:
-        summary = ingest_files(
-            db,
-            files,
-            ribs=rib or [],
-            collector=collector,
-            bin_seconds=bin_seconds,
-            watch=watch_prefix or [],
-            mapper=mapper,
-            as_info=info,
-            full_feed_share=full_feed_share,
-            progress=progress,
-        )
+    try:
+        with _progress(sys.stderr.isatty()) as progress:
+            summary = ingest_files(
+                db,
+                files,
+                ribs=rib or [],
+                collector=collector,
+                bin_seconds=bin_seconds,
+                watch=watch_prefix or [],
+                mapper=mapper,
+                as_info=info,
+                full_feed_share=full_feed_share,
+                progress=progress,
+            )
+    except MrtError as exc:  # an unusable RIB: the run is rolled back, the store left as it was
+        typer.echo(f"error: {exc} (nothing stored)", err=True)
+        raise typer.Exit(1) from None
     typer.echo(_describe(summary))
 
 

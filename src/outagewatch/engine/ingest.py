@@ -25,7 +25,7 @@ import pyarrow.compute as pc
 
 from outagewatch.engine.bin_writer import BinWriter
 from outagewatch.engine.entities import entity_tables
-from outagewatch.model.problem import Problem, problems_table
+from outagewatch.model.problem import MrtError, Problem, problems_table
 from outagewatch.signals.engine import DEFAULT_FULL_FEED_SHARE, ClosedBin, SignalEngine
 from outagewatch.signals.mapping import PrefixMapper
 from outagewatch.signals.snapshot import StateSnapshot, restore, snapshot
@@ -190,7 +190,7 @@ def _make_engine(
 ) -> SignalEngine:
     state = None
     if not rib_paths and paths:
-        start = _first_timestamp(read_fn, paths[0], name)
+        start = _first_timestamp(read_fn, paths, name)
         snap = state_files.load_before(db_path, name, start) if start is not None else None
         if snap is not None:
             state = restore(snap[1])
@@ -204,11 +204,17 @@ def _make_engine(
     return engine
 
 
-def _first_timestamp(read_fn: ReadFn, path: str, collector: str) -> int | None:
-    for batch in read_fn(path, collector):
-        if batch.num_rows:
-            ts = batch.column("timestamp").cast(pa.int64()).to_numpy()
-            return int(np.min(ts))
+def _first_timestamp(read_fn: ReadFn, paths: list[str], collector: str) -> int | None:
+    """The time of the input's first element: the first batch with rows of the first file that
+    has one (files the reader refuses are passed over here and reported by the run)."""
+    for path in paths:
+        try:
+            for batch in read_fn(path, collector):
+                if batch.num_rows:
+                    ts = batch.column("timestamp").cast(pa.int64()).to_numpy()
+                    return int(np.min(ts))
+        except MrtError:
+            continue
     return None
 
 
@@ -227,22 +233,35 @@ class _FileRead:
 
 
 def _read_files(paths: list[str], read_fn: ReadFn, name: str) -> Iterator[pa.RecordBatch | _FileRead]:
-    """Every file's non-empty batches, then its :class:`_FileRead` (digest, time span, problems)."""
+    """Every file's non-empty batches, then its :class:`_FileRead` (digest, time span, problems).
+    A file the reader refuses (empty, not MRT) is one problem of the run; the next is read."""
     for path in paths:
         digest, nbytes = file_digest(path)
-        reader = read_fn(path, name)
         n, first, last = 0, None, None
-        for batch in reader:
-            if batch.num_rows == 0:
-                continue
-            span = pc.min_max(batch.column("timestamp").cast(pa.int64()))
-            lo, hi = int(span["min"].as_py()), int(span["max"].as_py())
-            n += batch.num_rows
-            first = lo if first is None else min(first, lo)
-            last = hi if last is None else max(last, hi)
-            yield batch
-        problems = list(getattr(reader, "problems", []))
+        problems: list[Problem] = []
+        try:
+            reader = read_fn(path, name)
+            for batch in reader:
+                if batch.num_rows == 0:
+                    continue
+                span = pc.min_max(batch.column("timestamp").cast(pa.int64()))
+                lo, hi = int(span["min"].as_py()), int(span["max"].as_py())
+                n += batch.num_rows
+                first = lo if first is None else min(first, lo)
+                last = hi if last is None else max(last, hi)
+                yield batch
+            problems = list(getattr(reader, "problems", []))
+        except MrtError as exc:
+            problems = [_unusable(path, exc)]
         yield _FileRead(path, digest, nbytes, os.path.getsize(path), n, first, last, problems)
+
+
+def _unusable(path: str, exc: MrtError) -> Problem:
+    """A file the reader refused as a whole, as a problem (its own, when it names one)."""
+    if exc.problem is not None:
+        return exc.problem
+    cause = str(exc).removeprefix(f"{os.path.basename(path)}: ").removeprefix(f"{path}: ")
+    return Problem(path, 0, -1, 0, 0, cause)
 
 
 def _process(

@@ -485,6 +485,14 @@ def test_the_core_refuses_bad_arguments() -> None:
         core.add_watch(7, "x")
     with pytest.raises(ValueError):
         core.ingest([], 2, False)
+    for bad in (
+        lambda: _engine.bin_runs(b"seven b", 300, 0),  # not whole int64s
+        lambda: _engine.bin_runs(np.zeros(3, np.int64), 0, 0),
+        lambda: _engine.peer_key(1, b"short", 4),
+        lambda: _engine.peer_key(1, bytes(16), 5),
+    ):
+        with pytest.raises(ValueError):
+            bad()
     bare = _engine.Core.__new__(_engine.Core)  # never initialised: refused, not a crash
     for call in (
         bare.counts,

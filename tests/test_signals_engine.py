@@ -248,6 +248,20 @@ def test_a_session_down_after_updates_in_the_same_bin_clears_them() -> None:
     assert state["ipv4.visible_prefixes.ff_any"] == 0
 
 
+def test_peer_rows_follow_a_peer_whose_only_family_changes() -> None:
+    engine = SignalEngine(bin_seconds=BIN)
+    closed = _feed(
+        engine,
+        [
+            element(T0, "A", prefix="10.0.0.0/8", path=[1, 3]),
+            element(T0 + BIN, "W", prefix="10.0.0.0/8"),
+            element(T0 + BIN + 1, "A", prefix="2001:db8::/32", path=[1, 3]),
+        ],
+    )
+    rows_of = [[(r["peer_ip"], r["afi"], r["table_size"]) for r in cb.peers.to_pylist()] for cb in closed]
+    assert rows_of == [[("192.0.2.1", 4, 1)], [("192.0.2.1", 6, 1)]]
+
+
 def test_full_feed_peers_and_visibility_levels() -> None:
     """Full feed: a table of at least 75 % of the family's largest. Levels count the full-feed
     peers seeing a prefix: 1 of 4 is >= 25 %, 2 >= 50 %, 3 >= 75 %, 4 all."""

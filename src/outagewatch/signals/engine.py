@@ -114,7 +114,7 @@ class SignalEngine:
         self._open: _Open | None = None
         self._last_closed: int | None = None
         self._keyframe = True
-        self._peers_cache: tuple[bytes, bytes, int, list[pa.Array]] | None = None
+        self._peers_cache: tuple[tuple[bytes, bytes, bytes, int], list[pa.Array]] | None = None
         self._map_new_prefixes()
 
     def _register_watch(self, watch: Sequence[str]) -> npt.NDArray[np.int64]:
@@ -299,8 +299,10 @@ class SignalEngine:
         columns naming the peers are kept while the same peers have routes."""
         ids_b, afi_b, size_b, ff_b, asn_b = self.state.core.peer_rows()
         m = len(afi_b)
+        # the naming columns are kept while the rows' peers, families and ASNs are the same
+        key = (ids_b, afi_b, asn_b, self.state.peers.size)
         cache = self._peers_cache
-        if cache is None or cache[0] != ids_b or cache[1] != asn_b or cache[2] != self.state.peers.size:
+        if cache is None or cache[0] != key:
             peers = self.state.peers
             ids = np.frombuffer(ids_b, np.int32)
             take = pa.array(ids.astype(np.int64))
@@ -311,11 +313,11 @@ class SignalEngine:
                 pa.array(np.frombuffer(asn_b, np.uint32)[ids].astype(np.uint64)),
                 pa.array(np.frombuffer(afi_b, np.uint8)),
             ]
-            cache = self._peers_cache = (ids_b, asn_b, peers.size, cols)
+            cache = self._peers_cache = (key, cols)
         return pa.Table.from_arrays(
             [
                 timestamps(m, start_us),
-                *cache[3],
+                *cache[1],
                 pa.Array.from_buffers(pa.int64(), m, [None, pa.py_buffer(size_b)]),
                 pa.array(np.frombuffer(ff_b, np.uint8).astype(bool)),
             ],
